@@ -1,0 +1,184 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every setting, read from the environment in one place. Each entry names its variable, its rule
+ * (as the user reads it in an error message) and its default; README's settings table is checked
+ * against this list by a test.
+ */
+
+const MIB = 1024 * 1024;
+
+type IntRule = { min: number; max: number; default: number };
+
+function intVar(rule: IntRule) {
+  const text = `must be an integer from ${rule.min} to ${rule.max}`;
+  return z
+    .string()
+    .trim()
+    .regex(/^\d+$/, { error: text })
+    .transform(Number)
+    .pipe(z.number().int().min(rule.min, { error: text }).max(rule.max, { error: text }))
+    .default(rule.default);
+}
+
+function enumVar<const T extends readonly [string, ...string[]]>(values: T, def: T[number]) {
+  return z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(values, { error: `must be one of ${values.join(', ')}` }))
+    .default(def);
+}
+
+function boolVar(def: boolean) {
+  const truthy = ['1', 'true', 'yes', 'on'];
+  const falsy = ['0', 'false', 'no', 'off'];
+  return z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine((v) => truthy.includes(v) || falsy.includes(v), {
+      error: `must be one of ${[...truthy, ...falsy].join(', ')}`,
+    })
+    .transform((v) => truthy.includes(v))
+    .default(def);
+}
+
+function absolutePathVar() {
+  return z
+    .string()
+    .trim()
+    .refine((v) => path.isAbsolute(v), { error: 'must be an absolute path' })
+    .transform((v) => path.resolve(v))
+    .optional();
+}
+
+function listVar() {
+  return z
+    .string()
+    .default('')
+    .transform((v) => v.split(/[\s,]+/).filter(Boolean));
+}
+
+function urlVar(def: string) {
+  return z
+    .string()
+    .trim()
+    .refine((v) => /^https?:\/\//i.test(v) && URL.canParse(v), { error: 'must be an http(s) URL' })
+    .default(def);
+}
+
+/** Where the package cache lives when PACKAGE_CACHE_DIR is unset: the platform's per-user cache. */
+export function defaultCacheDir(env: NodeJS.ProcessEnv, platform = process.platform): string {
+  const home = env.HOME || env.USERPROFILE || os.homedir();
+  if (platform === 'win32') {
+    return path.join(env.LOCALAPPDATA || path.join(home, 'AppData', 'Local'), 'mcp-python-executor', 'Cache');
+  }
+  if (platform === 'darwin') return path.join(home, 'Library', 'Caches', 'mcp-python-executor');
+  return path.join(env.XDG_CACHE_HOME || path.join(home, '.cache'), 'mcp-python-executor');
+}
+
+export const DEFAULT_PACKAGE_INDEX_URL = 'https://pypi.org/simple/';
+
+export const ConfigSchema = z.object({
+  MAX_MEMORY_MB: intVar({ min: 16, max: 3584, default: 512 }),
+  EXECUTION_TIMEOUT_MS: intVar({ min: 100, max: 86_400_000, default: 30_000 }),
+  MAX_CONCURRENT_EXECUTIONS: intVar({ min: 1, max: 64, default: 5 }),
+  MAX_QUEUE_SIZE: intVar({ min: 0, max: 100_000, default: 100 }),
+  MAX_OUTPUT_BYTES: intVar({ min: 1024, max: 64 * MIB, default: MIB }),
+  MAX_CODE_BYTES: intVar({ min: 64, max: 16 * MIB, default: MIB }),
+  MAX_INPUT_BYTES: intVar({ min: 0, max: 64 * MIB, default: MIB }),
+  WORKER_MAX_EXECUTIONS: intVar({ min: 0, max: 1_000_000_000, default: 0 }),
+  LOG_LEVEL: enumVar(['debug', 'info', 'error'] as const, 'info'),
+  LOG_FORMAT: enumVar(['json', 'text'] as const, 'json'),
+  PREINSTALLED_PACKAGES: listVar(),
+  PACKAGE_CACHE_DIR: absolutePathVar(),
+  PYODIDE_DIST_DIR: absolutePathVar(),
+  PACKAGE_INDEX_URL: urlVar(DEFAULT_PACKAGE_INDEX_URL),
+  ALLOW_NETWORK: boolVar(false),
+  NETWORK_ALLOWED_HOSTS: listVar(),
+  MOUNT_HOST_DIR: absolutePathVar(),
+  MOUNT_MODE: enumVar(['ro', 'rw'] as const, 'ro'),
+});
+
+export type ConfigInput = z.input<typeof ConfigSchema>;
+
+/** The resolved settings every module receives; frozen so nothing changes them after start-up. */
+export type Config = Readonly<{
+  maxMemoryMb: number;
+  executionTimeoutMs: number;
+  maxConcurrentExecutions: number;
+  maxQueueSize: number;
+  maxOutputBytes: number;
+  maxCodeBytes: number;
+  maxInputBytes: number;
+  workerMaxExecutions: number;
+  logLevel: 'debug' | 'info' | 'error';
+  logFormat: 'json' | 'text';
+  preinstalledPackages: readonly string[];
+  packageCacheDir: string;
+  pyodideDistDir: string | undefined;
+  packageIndexUrl: string;
+  allowNetwork: boolean;
+  networkAllowedHosts: readonly string[];
+  mountHostDir: string | undefined;
+  mountMode: 'ro' | 'rw';
+}>;
+
+/** The variables ConfigSchema reads, in declaration order (README's table follows it). */
+export const CONFIG_VARIABLES = Object.keys(ConfigSchema.shape) as (keyof ConfigInput)[];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Parse and validate the settings. Empty strings count as unset (MCP client configs often carry
+ * `"X": ""`). Throws ConfigError naming every bad variable, its rule and the value received.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const raw: Record<string, string> = {};
+  for (const key of CONFIG_VARIABLES) {
+    const value = env[key];
+    if (value !== undefined && value.trim() !== '') raw[key] = value;
+  }
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? 'configuration');
+      return `${name} ${issue.message} (got '${raw[name] ?? ''}')`;
+    });
+    throw new ConfigError([...new Set(problems)]);
+  }
+  const v = parsed.data;
+  return Object.freeze({
+    maxMemoryMb: v.MAX_MEMORY_MB,
+    executionTimeoutMs: v.EXECUTION_TIMEOUT_MS,
+    maxConcurrentExecutions: v.MAX_CONCURRENT_EXECUTIONS,
+    maxQueueSize: v.MAX_QUEUE_SIZE,
+    maxOutputBytes: v.MAX_OUTPUT_BYTES,
+    maxCodeBytes: v.MAX_CODE_BYTES,
+    maxInputBytes: v.MAX_INPUT_BYTES,
+    workerMaxExecutions: v.WORKER_MAX_EXECUTIONS,
+    logLevel: v.LOG_LEVEL,
+    logFormat: v.LOG_FORMAT,
+    preinstalledPackages: Object.freeze(v.PREINSTALLED_PACKAGES),
+    packageCacheDir: v.PACKAGE_CACHE_DIR ?? defaultCacheDir(env),
+    pyodideDistDir: v.PYODIDE_DIST_DIR,
+    packageIndexUrl: v.PACKAGE_INDEX_URL,
+    allowNetwork: v.ALLOW_NETWORK,
+    networkAllowedHosts: Object.freeze(v.NETWORK_ALLOWED_HOSTS.map((h) => h.toLowerCase())),
+    mountHostDir: v.MOUNT_HOST_DIR,
+    mountMode: v.MOUNT_MODE,
+  });
+}
+
+/** The settings as health_check shows them: everything, since nothing here is secret. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  return { ...config };
+}

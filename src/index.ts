@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+import { fileURLToPath } from 'node:url';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { isSandboxedProcess, relaunchSandboxed } from './launcher.js';
+import { createLogger } from './logging.js';
+import { Metrics } from './metrics.js';
+import { createExecutorPool } from './pool/executorPool.js';
+import { loadOrMakeSnapshot } from './pool/snapshot.js';
+import { createServer } from './server/server.js';
+import { runtimeInfo } from './versions.js';
+
+/** bin entry: settings → logger → pool → server → stdio. Start-up composition only. */
+
+const ENTRY = fileURLToPath(import.meta.url);
+
+async function main(config: Config): Promise<void> {
+  const logger = createLogger(config);
+  const runtime = runtimeInfo();
+  logger.info({ version: runtime.version, python: runtime.pythonVersion, node: runtime.nodeVersion, pid: process.pid }, 'starting');
+  const metrics = new Metrics();
+  const snapshot = loadOrMakeSnapshot({
+    packages: { distDir: config.pyodideDistDir, cacheDir: config.packageCacheDir },
+    cacheDir: config.packageCacheDir,
+    logger,
+  });
+  const pool = createExecutorPool({ config, logger, snapshot, packages: () => [] });
+  const { server, close } = createServer({
+    config,
+    logger,
+    pool,
+    metrics,
+    runtime,
+    packages: () => ({ installed: [], problems: [] }),
+  });
+
+  let stopping = false;
+  const shutdown = async (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ why }, 'shutting down');
+    const force = setTimeout(() => process.exit(0), 5000);
+    force.unref();
+    try {
+      await close();
+      await pool.close();
+    } finally {
+      process.exit(0);
+    }
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.stdin.on('end', () => void shutdown('stdin closed'));
+  process.stdin.on('close', () => void shutdown('stdin closed'));
+
+  await server.connect(new StdioServerTransport());
+  void pool.ready().then(
+    () => logger.info({ ms: Math.round(performance.now()) }, 'ready'),
+    (error: unknown) => logger.error({ error: String(error) }, 'start-up failed'),
+  );
+}
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`mcp-python-executor: ${error.message}\n`);
+    process.exit(1);
+  }
+  throw error;
+}
+
+if (!isSandboxedProcess()) {
+  relaunchSandboxed(config, ENTRY, process.argv.slice(2));
+} else {
+  main(config).catch((error: unknown) => {
+    process.stderr.write(`mcp-python-executor: fatal: ${(error as Error)?.stack ?? String(error)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,98 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Config } from './config.js';
+
+/**
+ * Node's process-wide guards, which only a new process can switch on: the server re-executes
+ * itself with them when started without. In-realm hardening (runtime/sandbox.ts) closes what Python
+ * can reach by object; these close what it could reach by building code or touching the host:
+ *
+ * - `--disallow-code-generation-from-strings`: no eval/Function/`import()` from a string, the routes
+ *   every JsProxy's `.constructor` and ctypes' emscripten_run_script lead to;
+ * - the permission model: file reads only under the package and its dependencies (plus the cache,
+ *   the Pyodide distribution and the opt-in mount), writes only to the cache (and a read-write
+ *   mount), no child processes, no native addons.
+ */
+
+const MAJOR = Number(process.versions.node.split('.')[0]);
+export const PERMISSION_FLAG = MAJOR >= 22 ? '--permission' : '--experimental-permission';
+const CODEGEN_FLAG = '--disallow-code-generation-from-strings';
+
+/** True when this process already runs with both guards. */
+export function isSandboxedProcess(): boolean {
+  const hasPermission = Boolean((process as { permission?: unknown }).permission);
+  return hasPermission && process.execArgv.includes(CODEGEN_FLAG);
+}
+
+/** The node flags the server runs under, for this configuration. */
+export function sandboxFlags(config: Config, entry: string): string[] {
+  const require = createRequire(import.meta.url);
+  const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+  const read = new Set<string>([packageRoot, path.dirname(entry)]);
+  // Dependencies may sit beside the package (npx, workspaces) rather than inside it.
+  for (const dep of ['pyodide', 'piscina', 'pino', 'pino-pretty', '@modelcontextprotocol/sdk', 'zod', 'ws']) {
+    try {
+      read.add(nodeModulesRoot(require.resolve(`${dep}/package.json`)));
+    } catch {
+      try {
+        read.add(nodeModulesRoot(require.resolve(dep)));
+      } catch {
+        /* not installed: nothing to allow */
+      }
+    }
+  }
+  const write = new Set<string>([config.packageCacheDir]);
+  read.add(config.packageCacheDir);
+  if (config.pyodideDistDir) read.add(config.pyodideDistDir);
+  if (config.mountHostDir) {
+    read.add(config.mountHostDir);
+    if (config.mountMode === 'rw') write.add(config.mountHostDir);
+  }
+  const real = (p: string) => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return p;
+    }
+  };
+  return [
+    CODEGEN_FLAG,
+    PERMISSION_FLAG,
+    '--allow-worker',
+    ...[...read].map((p) => `--allow-fs-read=${real(p)}`),
+    ...[...write].map((p) => `--allow-fs-write=${real(p)}`),
+    '--disable-warning=ExperimentalWarning',
+    '--disable-warning=SecurityWarning',
+  ];
+}
+
+function nodeModulesRoot(file: string): string {
+  const marker = `${path.sep}node_modules${path.sep}`;
+  const at = file.lastIndexOf(marker);
+  return at === -1 ? path.dirname(file) : file.slice(0, at + marker.length - 1);
+}
+
+/**
+ * Start this same entry again under the guards, with the same stdio, and never return: on Node
+ * versions that have `process.execve` the process is replaced; elsewhere a child inherits the
+ * stdio and this process relays signals and its exit code.
+ */
+export function relaunchSandboxed(config: Config, entry: string, args: string[]): void {
+  fs.mkdirSync(config.packageCacheDir, { recursive: true });
+  const argv = [...sandboxFlags(config, entry), entry, ...args];
+  const execve = (process as { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never }).execve;
+  if (typeof execve === 'function' && process.platform !== 'win32') {
+    execve(process.execPath, [process.execPath, ...argv], process.env);
+  }
+  const child = spawn(process.execPath, argv, { stdio: 'inherit' });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => child.kill(signal));
+  }
+  child.on('exit', (code, signal) => {
+    process.exitCode = code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 1);
+  });
+}

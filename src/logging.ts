@@ -1,0 +1,38 @@
+import { pino, type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
+import type { Config } from './config.js';
+
+export type { Logger };
+
+/**
+ * The process's only logger. It writes to fd 2 because stdout is the MCP stdio channel: one stray
+ * byte there breaks the client. Lines carry `time`, `level`, `message` and, for the object passed
+ * with a call, `context`.
+ */
+export function createLogger(
+  config: Pick<Config, 'logLevel' | 'logFormat'>,
+  destination?: DestinationStream,
+): Logger {
+  const options = {
+    level: config.logLevel,
+    messageKey: 'message',
+    nestedKey: 'context',
+    base: { pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label: string) => ({ level: label }) },
+  };
+  const dest =
+    destination ??
+    (config.logFormat === 'text'
+      ? pretty({
+          destination: 2,
+          sync: true,
+          colorize: false,
+          messageKey: 'message',
+          translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
+          ignore: 'pid',
+          singleLine: true,
+        })
+      : pino.destination({ dest: 2, sync: true }));
+  return pino(options, dest);
+}

@@ -1,0 +1,351 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { Config } from '../config.js';
+import { ExecutorError, type ErrorInfo } from '../errors.js';
+import type { Logger } from '../logging.js';
+import { retiringBalancer } from './balancer.js';
+import {
+  CONTROL,
+  STOP_REASON,
+  TASK_STATE,
+  createControlBlock,
+  requestStop,
+  type ExecuteTask,
+  type ExecutionOutcome,
+  type InstalledPackage,
+  type WorkerData,
+} from './messages.js';
+
+/**
+ * The main thread's side of execution: a Piscina pool of warm Pyodide workers, with the time
+ * limit, cancellation, and worker replacement that keep one bad run from touching any other.
+ *
+ * Stopping a run takes two steps. First a SIGINT through the task's shared control block raises
+ * KeyboardInterrupt inside Python, so the worker and its loaded packages survive. If Python has not
+ * returned after a grace period (a single long C call, code that swallows the interrupt), the task
+ * is aborted: Piscina terminates that worker and the pool starts a replacement in the background.
+ */
+
+/** How long Python gets to honour an interrupt before its worker is terminated. */
+export const STOP_GRACE_MS = 1000;
+/** Re-sent while waiting, for code that catches one KeyboardInterrupt and carries on. */
+const INTERRUPT_REPEAT_MS = 100;
+/** Bound on a worker's own preparation before it starts the code (installing new packages). */
+const START_DEADLINE_MS = 120_000;
+
+export type ExecuteRequest = {
+  code: string;
+  stdin: string[];
+  timeoutMs: number;
+  signal?: AbortSignal | undefined;
+  executionId?: string;
+};
+
+/** A run's outcome as the pool reports it; `elapsedMs` is measured here, from start to answer. */
+export type PoolResult =
+  | (Omit<ExecutionOutcome, 'worker'> & { elapsedMs: number; queuedMs: number; workerRestarted: boolean })
+  | { ok: false; cancelled: true; elapsedMs: number; queuedMs: number };
+
+export type PoolStats = {
+  workers: number;
+  maxWorkers: number;
+  busy: number;
+  queued: number;
+  maxQueue: number;
+  workerRestarts: number;
+  restartsByReason: Record<string, number>;
+};
+
+export type ExecutorPool = {
+  run(request: ExecuteRequest): Promise<PoolResult>;
+  stats(): PoolStats;
+  /** Resolves when the first worker is ready to run code. */
+  ready(): Promise<void>;
+  close(): Promise<void>;
+};
+
+export type PoolDeps = {
+  config: Config;
+  logger: Logger;
+  /** The start-up snapshot; the pool starts its workers once it is there. */
+  snapshot: Promise<Uint8Array>;
+  /** The packages every worker must have, in install order (installs append to it). */
+  packages: () => InstalledPackage[];
+};
+
+const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
+const HARNESS_FILE = fileURLToPath(new URL('../runtime/python/harness.py', import.meta.url));
+
+export function createExecutorPool(deps: PoolDeps): ExecutorPool {
+  const { config, logger } = deps;
+  const retiring = new Int32Array(new SharedArrayBuffer(4 * 1024));
+  const harnessSource = fs.readFileSync(HARNESS_FILE, 'utf8');
+  type Pool = Piscina<ExecuteTask | { kind: 'ping' }, ExecutionOutcome | null>;
+  let piscina: Pool | undefined;
+  const created: Promise<Pool> = deps.snapshot.then((snapshot) => {
+    const workerData: WorkerData = {
+      snapshot,
+      harnessSource,
+      maxMemoryMb: config.maxMemoryMb,
+      recycleGrowthMb: Math.min(256, Math.max(64, config.maxMemoryMb / 2)),
+      maxExecutions: config.workerMaxExecutions,
+      packages: { distDir: config.pyodideDistDir, cacheDir: config.packageCacheDir },
+      network: config.allowNetwork ? { allowedHosts: [...config.networkAllowedHosts] } : undefined,
+      mount: config.mountHostDir ? { hostDir: config.mountHostDir, mode: config.mountMode } : undefined,
+      retiring,
+    };
+    piscina = new Piscina({
+      filename: WORKER_FILE,
+      // One worker at start keeps the cold start short; the others start right after it
+      // (warmUp), and whenever calls queue.
+      minThreads: 1,
+      maxThreads: config.maxConcurrentExecutions,
+      idleTimeout: Infinity,
+      maxQueue: config.maxQueueSize,
+      concurrentTasksPerWorker: 1,
+      // Event-driven workers: Atomics-based idling would freeze the worker's event loop between
+      // tasks, and Pyodide's asyncio needs it.
+      atomics: 'disabled',
+      env: {},
+      resourceLimits: { maxOldGenerationSizeMb: 256, maxYoungGenerationSizeMb: 32 },
+      workerData,
+      loadBalancer: retiringBalancer(retiring),
+    });
+    piscina.on('message', (message: { type?: string; threadId?: number; error?: string; level?: string; text?: string }) => {
+      if (message?.type === 'worker-fatal') {
+        logger.error({ threadId: message.threadId, error: message.error }, 'worker failed');
+      } else if (message?.type === 'worker-log') {
+        const log = message.level === 'error' ? logger.error.bind(logger) : logger.debug.bind(logger);
+        log({ threadId: message.threadId, text: message.text }, 'worker console');
+      }
+    });
+    piscina.on('error', (error: unknown) => {
+      logger.error({ error: String(error) }, 'worker pool error');
+    });
+    return piscina;
+  });
+  created.catch((error: unknown) => logger.error({ error: String(error) }, 'Python runtime failed to start'));
+  const pool = async (): Promise<Pool> => {
+    try {
+      return piscina ?? (await created);
+    } catch (error) {
+      throw new ExecutorError('INTERNAL_ERROR', `The Python runtime failed to start: ${String(error)}`, { cause: error });
+    }
+  };
+
+  let closed = false;
+  let restarts = 0;
+  const restartsByReason: Record<string, number> = {};
+  let busy = 0;
+  let firstReady: Promise<void> | undefined;
+
+  const noteRestart = (reason: string, threadId?: number) => {
+    restarts += 1;
+    const key = reason.replace(/\d+/g, 'N');
+    restartsByReason[key] = (restartsByReason[key] ?? 0) + 1;
+    logger.info({ threadId, reason }, 'worker replaced');
+    if (!closed) warmUp();
+  };
+
+  /** Start workers up to the limit, in the background, by sending each a no-op task. */
+  const warmUp = () => {
+    if (!piscina) return;
+    const missing = config.maxConcurrentExecutions - piscina.threads.length;
+    for (let i = 0; i < missing; i += 1) {
+      piscina.run({ kind: 'ping' }).catch(() => {
+        /* closing, or the queue is full of real work: nothing to warm */
+      });
+    }
+  };
+
+  const retireWorker = (threadId: number, reason: string) => {
+    const worker = piscina?.threads.find((w) => w.threadId === threadId);
+    if (worker) {
+      void worker.terminate().finally(() => {
+        Atomics.compareExchange(retiring, threadId % retiring.length, threadId, 0);
+        noteRestart(reason, threadId);
+      });
+    }
+  };
+
+  async function run(request: ExecuteRequest): Promise<PoolResult> {
+    if (closed) throw new ExecutorError('INTERNAL_ERROR', 'The server is shutting down');
+    const piscina = await pool();
+    const control = createControlBlock();
+    const abort = new AbortController();
+    const submitted = performance.now();
+    let startedAt: number | undefined;
+    let hardStopped = false;
+    const timers: NodeJS.Timeout[] = [];
+    const clearTimers = () => timers.splice(0).forEach((t) => clearTimeout(t));
+
+    const stop = (reason: number) => {
+      requestStop(control, reason);
+      const repeat = setInterval(() => Atomics.store(control, CONTROL.INTERRUPT, 2), INTERRUPT_REPEAT_MS);
+      timers.push(repeat);
+      timers.push(
+        setTimeout(() => {
+          hardStopped = true;
+          abort.abort(reason === STOP_REASON.TIMEOUT ? 'timeout' : 'cancelled');
+        }, STOP_GRACE_MS),
+      );
+    };
+
+    const onCancel = () => {
+      if (startedAt === undefined) {
+        Atomics.store(control, CONTROL.REASON, STOP_REASON.CANCELLED);
+        abort.abort('cancelled'); // still queued: Piscina drops it
+      } else {
+        stop(STOP_REASON.CANCELLED);
+      }
+    };
+    if (request.signal?.aborted) onCancel();
+    else request.signal?.addEventListener('abort', onCancel, { once: true });
+
+    // The time limit counts from the moment the worker starts the code, not from the queue.
+    const started = Atomics.waitAsync(control, CONTROL.STATE, TASK_STATE.QUEUED, START_DEADLINE_MS + config.maxQueueSize * request.timeoutMs);
+    void (started.async ? started.value : Promise.resolve()).then(() => {
+      if (Atomics.load(control, CONTROL.STATE) === TASK_STATE.QUEUED) return;
+      startedAt = performance.now();
+      busy += 1;
+      if (Atomics.load(control, CONTROL.STATE) === TASK_STATE.RUNNING) {
+        timers.push(setTimeout(() => stop(STOP_REASON.TIMEOUT), request.timeoutMs));
+      }
+    });
+
+    const task: ExecuteTask = {
+      kind: 'execute',
+      executionId: request.executionId ?? randomUUID(),
+      code: request.code,
+      stdin: request.stdin,
+      timeoutMs: request.timeoutMs,
+      maxOutputBytes: config.maxOutputBytes,
+      control: control.buffer as SharedArrayBuffer,
+      packages: deps.packages(),
+    };
+
+    try {
+      const outcome = (await piscina.run(task, { signal: abort.signal })) as ExecutionOutcome;
+      const { worker, ...rest } = outcome;
+      if (rest.retire) retireWorker(worker.threadId, rest.retire);
+      const elapsedMs = performance.now() - (startedAt ?? submitted);
+      const queuedMs = (startedAt ?? submitted) - submitted;
+      if (rest.cancelled) return { ok: false, cancelled: true, elapsedMs, queuedMs };
+      if (rest.error?.code === 'EXECUTION_TIMEOUT') rest.error = timeoutError(request.timeoutMs, elapsedMs, false);
+      return { ...rest, elapsedMs, queuedMs, workerRestarted: Boolean(rest.retire) };
+    } catch (error) {
+      const elapsedMs = performance.now() - (startedAt ?? submitted);
+      const queuedMs = (startedAt ?? submitted) - submitted;
+      const reason = Atomics.load(control, CONTROL.REASON);
+      if (reason === STOP_REASON.CANCELLED) {
+        if (hardStopped) noteRestart('cancelled run did not stop');
+        return { ok: false, cancelled: true, elapsedMs, queuedMs };
+      }
+      if (reason === STOP_REASON.TIMEOUT && hardStopped) {
+        noteRestart('timed-out run did not stop');
+        return failed(timeoutError(request.timeoutMs, elapsedMs, true), elapsedMs, queuedMs, true);
+      }
+      return handleRejection(error, elapsedMs, queuedMs);
+    } finally {
+      clearTimers();
+      request.signal?.removeEventListener('abort', onCancel);
+      if (startedAt !== undefined) busy -= 1;
+      // Wakes the start watcher if the task never started (refused or dropped from the queue).
+      Atomics.store(control, CONTROL.STATE, TASK_STATE.DONE);
+      Atomics.notify(control, CONTROL.STATE);
+    }
+  }
+
+  function handleRejection(error: unknown, elapsedMs: number, queuedMs: number): PoolResult {
+    const queued = piscina?.queueSize ?? 0;
+    const e = error as { message?: string; code?: string };
+    const message = String(e?.message ?? error);
+    if (/queue is at limit|No task queue available/i.test(message)) {
+      throw new ExecutorError(
+        'INTERNAL_ERROR',
+        `The server is busy: ${config.maxConcurrentExecutions} executions are running and ${queued} are waiting (MAX_QUEUE_SIZE=${config.maxQueueSize}); retry later`,
+        { details: { reason: 'QUEUE_FULL', running: busy, queued, maxQueue: config.maxQueueSize } },
+      );
+    }
+    if (e?.code === 'ERR_WORKER_OUT_OF_MEMORY' || /out of memory/i.test(message)) {
+      noteRestart('JavaScript heap out of memory');
+      return failed(
+        {
+          code: 'MEMORY_LIMIT_EXCEEDED',
+          message: 'The code used more JavaScript memory than a worker may have; its worker was replaced',
+          details: { limitMb: config.maxMemoryMb, heap: 'javascript' },
+        },
+        elapsedMs,
+        queuedMs,
+        true,
+      );
+    }
+    const exit = /worker exited with code: (\d+)/.exec(message);
+    noteRestart(exit ? `worker exited with code ${exit[1]}` : 'worker failed');
+    logger.error({ error: message }, 'execution lost its worker');
+    return failed(
+      {
+        code: 'INTERNAL_ERROR',
+        message: `The worker running this code stopped unexpectedly${exit ? ` (exit code ${exit[1]})` : ''}; it has been replaced, other executions are unaffected`,
+        details: { reason: 'WORKER_EXIT', exitCode: exit ? Number(exit[1]) : null },
+      },
+      elapsedMs,
+      queuedMs,
+      true,
+    );
+  }
+
+  function timeoutError(limitMs: number, elapsedMs: number, hard: boolean): ErrorInfo {
+    return {
+      code: 'EXECUTION_TIMEOUT',
+      message: `Execution exceeded the time limit of ${limitMs} ms (stopped after ${Math.round(elapsedMs)} ms)`,
+      details: {
+        timeoutMs: limitMs,
+        elapsedMs: Math.round(elapsedMs),
+        stoppedBy: hard ? 'worker terminated (the code ignored the interrupt)' : 'interrupt',
+      },
+    };
+  }
+
+  function failed(error: ErrorInfo, elapsedMs: number, queuedMs: number, workerRestarted: boolean): PoolResult {
+    const empty = { text: '', bytes: 0, truncated: false };
+    return {
+      ok: false,
+      stdout: empty,
+      stderr: empty,
+      result: null,
+      error,
+      durationMs: elapsedMs,
+      memory: { wasmMb: 0, grewMb: 0 },
+      elapsedMs,
+      queuedMs,
+      workerRestarted,
+    };
+  }
+
+  return {
+    run,
+    stats: () => ({
+      workers: piscina?.threads.length ?? 0,
+      maxWorkers: config.maxConcurrentExecutions,
+      busy,
+      queued: piscina?.queueSize ?? 0,
+      maxQueue: config.maxQueueSize,
+      workerRestarts: restarts,
+      restartsByReason: { ...restartsByReason },
+    }),
+    ready() {
+      firstReady ??= pool()
+        .then((p) => p.run({ kind: 'ping' }))
+        .then(() => warmUp());
+      return firstReady;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await piscina?.destroy();
+    },
+  };
+}

@@ -1,0 +1,76 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../logging.js';
+import type { PackageSource } from '../runtime/pyodide.js';
+import { WARM_IMPORTS } from '../runtime/warmImports.js';
+import { runtimeInfo } from '../versions.js';
+
+/**
+ * The start-up memory snapshot every worker is restored from: about 0.5 s per worker instead of
+ * 2.5 s for a plain load. Made once in a throw-away worker and kept in the cache directory, keyed
+ * by everything that shapes it, so later starts only read it.
+ */
+
+export type SnapshotOptions = {
+  packages: PackageSource;
+  cacheDir: string;
+  logger: Logger;
+};
+
+/** The snapshot in a SharedArrayBuffer: every worker reads the same bytes, none copies them. */
+export async function loadOrMakeSnapshot(options: SnapshotOptions): Promise<Uint8Array> {
+  const { logger } = options;
+  const { pyodideVersion } = runtimeInfo();
+  const key = createHash('sha256')
+    .update(JSON.stringify({ pyodideVersion, WARM_IMPORTS, distDir: options.packages.distDir ?? null, v: 1 }))
+    .digest('hex')
+    .slice(0, 16);
+  const file = path.join(options.cacheDir, 'snapshots', `pyodide-${pyodideVersion}-${key}.bin`);
+  const started = performance.now();
+  try {
+    const bytes = fs.readFileSync(file);
+    logger.debug({ file, ms: Math.round(performance.now() - started) }, 'snapshot loaded from cache');
+    return toShared(bytes);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      logger.info({ file, error: String(error) }, 'snapshot cache unreadable; making a new snapshot');
+    }
+  }
+  const bytes = await makeInWorker(options.packages);
+  logger.info({ ms: Math.round(performance.now() - started), bytes: bytes.length }, 'snapshot made');
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, bytes);
+    fs.renameSync(tmp, file); // atomic: a concurrent start never reads half a snapshot
+  } catch (error) {
+    logger.info({ file, error: String(error) }, 'snapshot not cached (cache directory not writable)');
+  }
+  return toShared(bytes);
+}
+
+function toShared(bytes: Uint8Array): Uint8Array {
+  const shared = new Uint8Array(new SharedArrayBuffer(bytes.length));
+  shared.set(bytes);
+  return shared;
+}
+
+function makeInWorker(packages: PackageSource): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./snapshotWorker.js', import.meta.url), {
+      env: {},
+      workerData: { packages },
+      stdout: true, // anything printed while loading is dropped, never copied to the MCP channel
+    });
+    worker.stdout.resume();
+    worker.once('message', (message: { ok: boolean; bytes?: Uint8Array; error?: string }) => {
+      void worker.terminate();
+      if (message.ok && message.bytes) resolve(message.bytes);
+      else reject(new Error(`could not make the Pyodide snapshot: ${message.error}`));
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`snapshot worker exited with code ${code}`)));
+  });
+}

@@ -1,0 +1,139 @@
+import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { Console } from 'node:console';
+import { Writable } from 'node:stream';
+import { createExecutor, type Executor } from '../runtime/execute.js';
+import { createFsGuard, type EmscriptenFs } from '../runtime/fsGuard.js';
+import { installMemoryCap } from '../runtime/memoryCap.js';
+import { loadRuntime } from '../runtime/pyodide.js';
+import { hardenRealm } from '../runtime/sandbox.js';
+import type { ExecuteTask, ExecutionOutcome, WorkerData, WorkerTask } from './messages.js';
+import { MOUNT_POINT, WORKDIR } from './messages.js';
+
+/**
+ * Piscina's entry: loads one warm, hardened Pyodide and serves tasks with it. It never writes to
+ * stdout (the worker's stdout is piped to the MCP channel) and never logs: it returns facts in
+ * each outcome and the main thread logs them.
+ *
+ * No top-level await: Piscina loads this file with require(), which cannot load an ES module that
+ * awaits at top level, and its fallback (`new Function('return import(x)')`) is refused under
+ * --disallow-code-generation-from-strings. So the default export is a promise of the handler.
+ */
+
+const MIB = 1024 * 1024;
+
+async function start(): Promise<(task: WorkerTask | { kind: 'ping' }) => Promise<ExecutionOutcome | null>> {
+  const data = workerData as WorkerData;
+  const realProcess = process;
+  routeConsole();
+  watchForFatalErrors(realProcess);
+
+  const cap = installMemoryCap(Number.MAX_SAFE_INTEGER);
+  const realFetch = globalThis.fetch;
+  const py = await loadRuntime({ packages: data.packages, snapshot: data.snapshot });
+  const FS = py.FS as unknown as EmscriptenFs;
+  const writableRoots = [WORKDIR, '/tmp'];
+  if (data.mount) {
+    FS.mkdirTree(MOUNT_POINT);
+    py.mountNodeFS(MOUNT_POINT, data.mount.hostDir);
+    if (data.mount.mode === 'rw') writableRoots.push(MOUNT_POINT);
+  }
+  const guard = createFsGuard(FS);
+  hardenRealm(py, { network: data.network, fetch: realFetch });
+  // After hardening, so the harness takes the hardened interpreter as its clean state.
+  const executor: Executor = createExecutor(py, data.harnessSource, cap, guard, {
+    maxMemoryBytes: data.maxMemoryMb * MIB,
+    recycleGrowthBytes: data.recycleGrowthMb * MIB,
+    workdir: WORKDIR,
+    writableRoots,
+  });
+
+  let executions = 0;
+  const retire = () => {
+    // Read by the pool's load balancer, so no further task is sent here before it terminates us.
+    Atomics.store(data.retiring, threadId % data.retiring.length, threadId);
+  };
+
+  return async function handle(task: WorkerTask | { kind: 'ping' }): Promise<ExecutionOutcome | null> {
+    if (task.kind === 'ping') return null;
+    executions += 1;
+    let outcome: Awaited<ReturnType<typeof execute>>;
+    try {
+      outcome = await execute(executor, task);
+    } catch (error) {
+      // Never reject: a rejected task leaves Piscina sending more work to this broken worker.
+      const message = String((error as Error)?.message ?? error).split('\n')[0];
+      const empty = { text: '', bytes: 0, truncated: false };
+      outcome = {
+        ok: false,
+        stdout: empty,
+        stderr: empty,
+        result: null,
+        error: { code: 'INTERNAL_ERROR', message: `The Python interpreter failed: ${message}` },
+        durationMs: 0,
+        memory: { wasmMb: 0, grewMb: 0 },
+        retire: `the interpreter failed: ${message}`,
+      };
+    }
+    if (!outcome.retire && data.maxExecutions > 0 && executions >= data.maxExecutions) {
+      outcome.retire = `served ${executions} executions`;
+    }
+    if (outcome.retire) retire();
+    return { ...outcome, worker: { threadId, executions } };
+  };
+}
+
+async function execute(executor: Executor, task: ExecuteTask) {
+  return executor.run({
+    code: task.code,
+    stdin: task.stdin,
+    timeoutMs: task.timeoutMs,
+    maxOutputBytes: task.maxOutputBytes,
+    control: new Int32Array(task.control),
+  });
+}
+
+/**
+ * Pyodide writes diagnostics with console.*; a worker's stdout is the MCP channel and its stderr
+ * the server's structured log. So the console goes to the pool, which logs each line at debug
+ * (log, info) or error (warn, error) level.
+ */
+function routeConsole(): void {
+  const send = (level: 'debug' | 'error') => (...args: unknown[]) => {
+    const text = args.map((a) => (a instanceof Error ? (a.stack ?? a.message) : String(a))).join(' ');
+    parentPort?.postMessage({ type: 'worker-log', level, threadId, text: text.slice(0, 4000) });
+  };
+  const debug = send('debug');
+  const error = send('error');
+  globalThis.console = Object.assign(Object.create(new Console({ stdout: devNull(), stderr: devNull() })) as Console, {
+    log: debug,
+    info: debug,
+    debug,
+    trace: debug,
+    dir: debug,
+    warn: error,
+    error,
+  });
+}
+
+function devNull(): NodeJS.WritableStream {
+  return new Writable({ write: (_chunk, _encoding, callback) => callback() });
+}
+
+/**
+ * asyncio re-raises KeyboardInterrupt/SystemExit from Pyodide's event loop as uncaught errors;
+ * those are expected and already reported by the run. Anything else means the worker is broken:
+ * tell the pool why (it logs it), then exit; Piscina fails the current task and the pool replaces
+ * the worker.
+ */
+function watchForFatalErrors(realProcess: NodeJS.Process): void {
+  const fatal = (error: unknown) => {
+    const e = error as Error | undefined;
+    if (e?.name === 'PythonError' && /KeyboardInterrupt|SystemExit|CancelledError/.test(e.message)) return;
+    parentPort?.postMessage({ type: 'worker-fatal', threadId, error: String(e?.stack ?? error).slice(0, 4000) });
+    realProcess.exit(70);
+  };
+  realProcess.on('uncaughtException', fatal);
+  realProcess.on('unhandledRejection', fatal);
+}
+
+export default start();

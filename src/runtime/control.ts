@@ -1,0 +1,29 @@
+/**
+ * A task's control block: an Int32Array over a SharedArrayBuffer made per task, so the main thread
+ * can stop Python while the worker thread is busy running it (no message could get through).
+ */
+export const CONTROL = {
+  /** Pyodide's interrupt buffer: the main thread writes SIGINT here to raise KeyboardInterrupt. */
+  INTERRUPT: 0,
+  /** Where the task is: QUEUED → RUNNING (user code started) → DONE. */
+  STATE: 1,
+  /** Why the main thread interrupted: TIMEOUT or CANCELLED. */
+  REASON: 2,
+  LENGTH: 4,
+} as const;
+
+export const TASK_STATE = { QUEUED: 0, RUNNING: 1, DONE: 2 } as const;
+export const STOP_REASON = { NONE: 0, TIMEOUT: 1, CANCELLED: 2 } as const;
+export const SIGINT = 2;
+
+export function createControlBlock(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(CONTROL.LENGTH * Int32Array.BYTES_PER_ELEMENT));
+}
+
+/** Ask the worker to stop: wakes an interruptible sleep and raises KeyboardInterrupt in Python. */
+export function requestStop(control: Int32Array, reason: number): void {
+  if (Atomics.compareExchange(control, CONTROL.REASON, STOP_REASON.NONE, reason) !== STOP_REASON.NONE) return;
+  Atomics.notify(control, CONTROL.REASON);
+  Atomics.store(control, CONTROL.INTERRUPT, SIGINT);
+  Atomics.notify(control, CONTROL.INTERRUPT);
+}

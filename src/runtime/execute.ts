@@ -1,0 +1,415 @@
+import type { PyodideAPI } from 'pyodide';
+import type { PyProxy } from 'pyodide/ffi';
+import type { ErrorInfo } from '../errors.js';
+import { CappedOutput } from './capture.js';
+import { CONTROL, STOP_REASON, TASK_STATE } from './control.js';
+import { emptyDirectory, type EmscriptenFs, type FsGuard } from './fsGuard.js';
+import type { MemoryCap } from './memoryCap.js';
+
+/**
+ * Runs one piece of code in this worker's warm interpreter and returns what happened as a value.
+ * Python never sees this module: the harness prepares and cleans up, the trampoline runs the code.
+ */
+
+const MIB = 1024 * 1024;
+
+export type RunRequest = {
+  code: string;
+  stdin: readonly string[];
+  timeoutMs: number;
+  maxOutputBytes: number;
+  control: Int32Array;
+};
+
+export type StreamOutcome = { text: string; bytes: number; truncated: boolean };
+
+export type RunOutcome = {
+  ok: boolean;
+  stdout: StreamOutcome;
+  stderr: StreamOutcome;
+  result: string | null;
+  error?: ErrorInfo | undefined;
+  cancelled?: boolean | undefined;
+  durationMs: number;
+  memory: { wasmMb: number; grewMb: number };
+  /** Why this interpreter must not be used again, if it must not. */
+  retire?: string | undefined;
+};
+
+export type ExecutorOptions = {
+  maxMemoryBytes: number;
+  recycleGrowthBytes: number;
+  workdir: string;
+  writableRoots: readonly string[];
+};
+
+type Harness = {
+  prepare(source: string): PyProxy;
+  begin(prepared: PyProxy, workdir: string): PyProxy;
+  schedule(prepared: PyProxy, ns: PyProxy): PyProxy;
+  end(): void;
+  describe(exc: PyProxy): PyProxy;
+  cancel_pending(): number;
+  pending_tasks(): number;
+  finish(): string | undefined;
+  rebase(): void;
+};
+type Trampoline = {
+  run(code: PyProxy, ns: PyProxy): PyProxy | undefined;
+  evaluate(code: PyProxy, ns: PyProxy): PyProxy | string | undefined;
+};
+type Described = {
+  ok: boolean;
+  type?: string;
+  message?: string;
+  line?: number | null;
+  traceback?: string;
+  errno?: number | null;
+};
+
+export type Executor = {
+  run(request: RunRequest): Promise<RunOutcome>;
+  /** Accept the interpreter's current modules as clean (after a trusted install). */
+  rebase(): void;
+  readonly baselineBytes: number;
+};
+
+export function createExecutor(
+  py: PyodideAPI,
+  harnessSource: string,
+  cap: MemoryCap,
+  guard: FsGuard,
+  options: ExecutorOptions,
+): Executor {
+  const FS = py.FS as unknown as EmscriptenFs;
+  const heap = () => (py as unknown as { _module: { HEAP8: Int8Array } })._module.HEAP8.length;
+  let control: Int32Array | undefined;
+  let dead = false;
+  const release = (...proxies: (PyProxy | undefined)[]) => {
+    if (!dead) freeProxies(proxies);
+  };
+
+  // Atomics.wait on the control word: wakes early when the main thread signals a stop.
+  const sleep = (ms: number) => {
+    const c = control;
+    if (c && Atomics.load(c, CONTROL.INTERRUPT) === 0) Atomics.wait(c, CONTROL.INTERRUPT, 0, Math.max(0, ms));
+  };
+
+  const harnessNs = py.runPython('dict()') as PyProxy & { get(k: string): unknown; set(k: string, v: unknown): void };
+  harnessNs.set('__name__', '__mcp_harness__');
+  harnessNs.set('__file__', '<harness>');
+  py.runPython(harnessSource, { globals: harnessNs, filename: '<harness>' });
+  const h = Object.fromEntries(
+    ['prepare', 'begin', 'schedule', 'end', 'describe', 'cancel_pending', 'pending_tasks', 'finish', 'rebase', 'init'].map(
+      (name) => [name, harnessNs.get(name)],
+    ),
+  ) as unknown as Harness & { init(sleep: (ms: number) => void): PyProxy };
+  const trampolineNs = h.init(sleep) as PyProxy & { get(k: string): unknown };
+  const t = {
+    run: trampolineNs.get('run'),
+    evaluate: trampolineNs.get('evaluate'),
+  } as Trampoline;
+  FS.mkdirTree(options.workdir);
+  // Start-up size of the heap, raised by trusted installs (rebase): the memory limit and the
+  // recycling threshold count from here.
+  let baselineBytes = heap();
+
+  const describe = (exc: PyProxy): Described => {
+    const d = h.describe(exc);
+    try {
+      return (d as PyProxy & { toJs(o: object): unknown }).toJs({ dict_converter: Object.fromEntries }) as Described;
+    } finally {
+      release(d, exc);
+    }
+  };
+
+  async function runCode(request: RunRequest): Promise<{ described?: Described; result: string | null }> {
+    const prepared = h.prepare(request.code) as PyProxy & {
+      is_async?: boolean;
+      body_async?: boolean;
+      expr_async?: boolean;
+      body?: PyProxy;
+      expr?: PyProxy;
+      type: string;
+    };
+    try {
+      if (prepared.type === 'dict') {
+        const d = (prepared as PyProxy & { toJs(o: object): unknown }).toJs({ dict_converter: Object.fromEntries });
+        return { described: d as Described, result: null };
+      }
+      const ns = h.begin(prepared, options.workdir);
+      try {
+        const body = prepared.body as PyProxy;
+        const expr = prepared.expr ?? undefined;
+        try {
+          if (prepared.is_async) return await runAsync(request, prepared, ns);
+          const err = t.run(body, ns);
+          if (err !== undefined) return { described: describe(err), result: null };
+          if (expr === undefined) return { result: null };
+          const value = t.evaluate(expr, ns);
+          if (typeof value === 'string' || value === undefined) return { result: value ?? null };
+          return { described: describe(value), result: null };
+        } catch (error) {
+          if (isFatal(error)) dead = true; // the proxies below cannot be freed any more
+          throw error;
+        } finally {
+          release(body, expr);
+        }
+      } finally {
+        release(ns);
+      }
+    } finally {
+      release(prepared);
+    }
+  }
+
+  async function runAsync(
+    request: RunRequest,
+    prepared: PyProxy,
+    ns: PyProxy,
+  ): Promise<{ described?: Described; result: string | null }> {
+    const task = h.schedule(prepared, ns) as PyProxy & { cancel(): void; done(): boolean };
+    // While Python awaits, no bytecode runs to notice the interrupt buffer: cancel the task
+    // when the main thread signals a stop.
+    const c = request.control;
+    let active = true;
+    const waiter = Atomics.waitAsync(c, CONTROL.REASON, STOP_REASON.NONE, request.timeoutMs + 60_000);
+    if (waiter.async) {
+      void waiter.value.then(() => {
+        if (active && !task.done()) task.cancel();
+      });
+    } else if (Atomics.load(c, CONTROL.REASON) !== STOP_REASON.NONE) {
+      task.cancel();
+    }
+    try {
+      const value = (await (task as unknown as Promise<unknown>)) as PyProxy | string | undefined;
+      if (typeof value === 'string' || value === undefined) return { result: value ?? null };
+      return { described: describe(value), result: null };
+    } finally {
+      active = false;
+      release(task);
+    }
+  }
+
+  async function run(request: RunRequest): Promise<RunOutcome> {
+    control = request.control;
+    const stdout = new CappedOutput(request.maxOutputBytes);
+    const stderr = new CappedOutput(request.maxOutputBytes);
+    py.setStdout({ write: stdout.write, isatty: false });
+    py.setStderr({ write: stderr.write, isatty: false });
+    const lines = [...request.stdin];
+    py.setStdin({ stdin: () => (lines.length > 0 ? (lines.shift() as string) : null), isatty: false });
+    py.setInterruptBuffer(new Int32Array(request.control.buffer, CONTROL.INTERRUPT * 4, 1));
+    const startBytes = heap();
+    cap.setLimit(baselineBytes + options.maxMemoryBytes);
+    cap.resetCounters();
+
+    Atomics.store(request.control, CONTROL.STATE, TASK_STATE.RUNNING);
+    Atomics.notify(request.control, CONTROL.STATE);
+    const started = performance.now();
+    guard.begin(options.writableRoots, options.maxMemoryBytes);
+    let described: Described | undefined;
+    let result: string | null = null;
+    let thrown: unknown;
+    try {
+      ({ described, result } = await runCode(request));
+    } catch (error) {
+      thrown = error;
+    } finally {
+      guard.end();
+    }
+    const durationMs = performance.now() - started;
+    if (thrown !== undefined && isFatal(thrown)) {
+      // The interpreter is gone (a trap, os._exit): nothing can be cleaned up, only reported.
+      control = undefined;
+      Atomics.store(request.control, CONTROL.STATE, TASK_STATE.DONE);
+      const classified = classifyThrown(thrown, cap.denied > 0);
+      return {
+        ok: false,
+        stdout: { text: stdout.text(), bytes: stdout.totalBytes, truncated: stdout.truncated },
+        stderr: { text: stderr.text(), bytes: stderr.totalBytes, truncated: stderr.truncated },
+        result: null,
+        error: classified.error,
+        durationMs,
+        memory: { wasmMb: round(heap() / MIB), grewMb: round((heap() - startBytes) / MIB) },
+        retire: classified.fatal,
+      };
+    }
+
+    let retire: string | undefined;
+    try {
+      h.end();
+      // Stop any further interrupts from landing in the clean-up below.
+      py.setInterruptBuffer(undefined as unknown as Int32Array);
+      if (h.cancel_pending() > 0) {
+        // Let cancelled tasks unwind now, with output going nowhere, rather than in a later run.
+        py.setStdout({ write: (b: Uint8Array) => b.length });
+        py.setStderr({ write: (b: Uint8Array) => b.length });
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        if (h.pending_tasks() > 0) retire = 'asyncio tasks kept running after being cancelled';
+      }
+      retire = h.finish() ?? retire;
+    } catch (error) {
+      retire = `the interpreter could not be reset (${error instanceof Error ? error.message.split('\n').at(-2) ?? error.message : String(error)})`;
+    }
+    try {
+      emptyDirectory(FS, options.workdir);
+      emptyDirectory(FS, '/tmp');
+      py.setStdout({ write: (b: Uint8Array) => b.length });
+      py.setStderr({ write: (b: Uint8Array) => b.length });
+    } catch {
+      retire ??= 'the working directory could not be emptied';
+    }
+    control = undefined;
+    Atomics.store(request.control, CONTROL.STATE, TASK_STATE.DONE);
+
+    const endBytes = heap();
+    if (cap.denied > 0) retire ??= 'the memory limit was reached';
+    if (endBytes - baselineBytes > options.recycleGrowthBytes) {
+      retire ??= `memory grew to ${Math.round(endBytes / MIB)} MiB`;
+    }
+    const reason = Atomics.load(request.control, CONTROL.REASON);
+    const outcome: RunOutcome = {
+      ok: false,
+      stdout: { text: stdout.text(), bytes: stdout.totalBytes, truncated: stdout.truncated },
+      stderr: { text: stderr.text(), bytes: stderr.totalBytes, truncated: stderr.truncated },
+      result,
+      durationMs,
+      memory: { wasmMb: round(endBytes / MIB), grewMb: round((endBytes - startBytes) / MIB) },
+      retire,
+    };
+    const classified = classify({ described, thrown, reason, memoryDenied: cap.denied > 0, quota: guard.quotaExceeded });
+    Object.assign(outcome, classified);
+    if (classified.fatal) outcome.retire = classified.fatal;
+    delete (outcome as { fatal?: unknown }).fatal;
+    return outcome;
+  }
+
+  return {
+    run,
+    rebase: () => {
+      h.rebase();
+      baselineBytes = heap();
+    },
+    get baselineBytes() {
+      return baselineBytes;
+    },
+  };
+
+  function classify(input: {
+    described: Described | undefined;
+    thrown: unknown;
+    reason: number;
+    memoryDenied: boolean;
+    quota: boolean;
+  }): { ok: boolean; error?: ErrorInfo; cancelled?: boolean; fatal?: string } {
+    const { described, thrown, reason } = input;
+    const stopped = reason !== STOP_REASON.NONE;
+    if (thrown === undefined && (!described || described.ok)) return { ok: true };
+    const type = described?.type ?? '';
+    if (stopped && (thrown !== undefined || type === 'KeyboardInterrupt' || type === 'CancelledError')) {
+      if (reason === STOP_REASON.CANCELLED) return { ok: false, cancelled: true };
+      return { ok: false, error: { code: 'EXECUTION_TIMEOUT', message: 'Execution timed out' } };
+    }
+    if (described) {
+      if (type === 'MemoryError' || (input.memoryDenied && /Error$/.test(type))) {
+        return { ok: false, error: memoryError('Python ran out of memory', described) };
+      }
+      if (input.quota && described.errno === 51) {
+        return {
+          ok: false,
+          error: memoryError('Files written by the code exceeded the memory limit', described),
+        };
+      }
+      const where = described.line ? ` (line ${described.line})` : '';
+      return {
+        ok: false,
+        error: {
+          code: 'PYTHON_ERROR',
+          message: `${type}: ${described.message ?? ''}${where}`.trim(),
+          details: {
+            type,
+            message: described.message ?? '',
+            line: described.line ?? null,
+            traceback: described.traceback ?? '',
+          },
+        },
+      };
+    }
+    return classifyThrown(thrown, input.memoryDenied);
+  }
+
+  function memoryError(message: string, described: Described): ErrorInfo {
+    return {
+      code: 'MEMORY_LIMIT_EXCEEDED',
+      message: `${message} (limit ${Math.round(options.maxMemoryBytes / MIB)} MiB)`,
+      details: {
+        limitMb: Math.round(options.maxMemoryBytes / MIB),
+        type: described.type ?? 'MemoryError',
+        traceback: described.traceback ?? '',
+      },
+    };
+  }
+}
+
+/** Whether an error out of Pyodide means the interpreter cannot be used again. */
+function isFatal(thrown: unknown): boolean {
+  const e = thrown as { name?: string; message?: string; pyodide_fatal_error?: boolean } | undefined;
+  if (e?.name === 'PythonError') return false; // a Python exception that reached JavaScript: survivable
+  return true;
+}
+
+/** A JavaScript error out of Pyodide: the interpreter died (os._exit, stack overflow) or broke. */
+function classifyThrown(thrown: unknown, memoryDenied: boolean): { ok: false; error: ErrorInfo; fatal: string } {
+  const error = thrown as { name?: string; message?: string; status?: number };
+  const message = String(error?.message ?? thrown);
+  if (error?.name === 'ExitStatus' || /Program terminated with exit\((\d+)\)/.test(message)) {
+    const status = error.status ?? Number(/exit\((\d+)\)/.exec(message)?.[1] ?? 0);
+    return {
+      ok: false,
+      fatal: 'the code ended the interpreter',
+      error: {
+        code: 'PYTHON_ERROR',
+        message: `The code ended the Python process with exit status ${status} (os._exit or similar)`,
+        details: { type: 'SystemExit', exitStatus: status },
+      },
+    };
+  }
+  if (/Maximum call stack size exceeded|stack overflow/i.test(message)) {
+    return {
+      ok: false,
+      fatal: 'stack overflow',
+      error: {
+        code: 'PYTHON_ERROR',
+        message: 'RecursionError: the code recursed so deep that the interpreter stack overflowed',
+        details: { type: 'RecursionError' },
+      },
+    };
+  }
+  if (memoryDenied || /out of memory|Cannot enlarge memory|memory limit/i.test(message)) {
+    return {
+      ok: false,
+      fatal: 'out of memory',
+      error: { code: 'MEMORY_LIMIT_EXCEEDED', message: 'Python ran out of memory and its interpreter stopped' },
+    };
+  }
+  return {
+    ok: false,
+    fatal: `the interpreter failed: ${message.split('\n')[0]}`,
+    error: { code: 'INTERNAL_ERROR', message: `The Python interpreter failed: ${message.split('\n')[0]}` },
+  };
+}
+
+function freeProxies(proxies: (PyProxy | undefined)[]): void {
+  for (const proxy of proxies) {
+    try {
+      proxy?.destroy();
+    } catch {
+      /* interpreter already dead */
+    }
+  }
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}

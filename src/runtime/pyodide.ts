@@ -1,0 +1,63 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import { loadPyodide, type PyodideAPI } from 'pyodide';
+import { WARM_IMPORTS } from './warmImports.js';
+
+export type { PyodideAPI };
+
+/** Where Pyodide finds its packages: its own distribution (a local directory or the CDN) and a cache. */
+export type PackageSource = {
+  /** Directory holding a Pyodide distribution (pyodide-lock.json + wheels); unset = the CDN. */
+  distDir?: string | undefined;
+  /** Writable directory Pyodide downloads distribution packages into (Node only). */
+  cacheDir: string;
+};
+
+export type LoadOptions = {
+  packages: PackageSource;
+  /** Memory snapshot to start from (made by makeSnapshot with the same options). */
+  snapshot?: Uint8Array | undefined;
+  /** Set when loading an instance whose memory is about to be snapshotted. */
+  forSnapshot?: boolean;
+};
+
+/**
+ * Load Pyodide in this worker. Its default output goes nowhere (Pyodide's defaults write with
+ * console.log, and a worker's console is the MCP channel); every run sets its own handlers.
+ */
+export async function loadRuntime(options: LoadOptions): Promise<PyodideAPI> {
+  allowConstantsUnderPermissionModel();
+  const { distDir, cacheDir } = options.packages;
+  const discard = () => {};
+  return loadPyodide({
+    jsglobals: Object.create(null) as object,
+    env: { HOME: '/home/pyodide' },
+    stdout: discard,
+    stderr: discard,
+    packageCacheDir: cacheDir,
+    ...(distDir
+      ? { lockFileURL: `${distDir}/pyodide-lock.json`, packageBaseUrl: `${distDir}/` }
+      : {}),
+    ...(options.snapshot ? { _loadSnapshot: options.snapshot } : {}),
+    ...(options.forSnapshot ? { _makeSnapshot: true } : {}),
+  });
+}
+
+/** Make the start-up snapshot: a clean interpreter with WARM_IMPORTS already imported. */
+export async function makeSnapshot(packages: PackageSource): Promise<Uint8Array> {
+  const py = await loadRuntime({ packages, forSnapshot: true });
+  py.runPython(`import ${WARM_IMPORTS.join(', ')}`);
+  return py.makeMemorySnapshot();
+}
+
+/**
+ * Emscripten's NODEFS calls `process.binding('constants')` at start-up, which Node's permission
+ * model refuses (ERR_ACCESS_DENIED). The constants are public elsewhere, so answer that one name.
+ */
+function allowConstantsUnderPermissionModel(): void {
+  const proc = process as NodeJS.Process & { permission?: unknown; binding?: (name: string) => unknown };
+  if (!proc.permission || typeof proc.binding !== 'function') return;
+  const original = proc.binding.bind(proc);
+  proc.binding = (name: string) =>
+    name === 'constants' ? { fs: fs.constants, os: os.constants } : original(name);
+}

@@ -1,0 +1,214 @@
+import type { PyodideAPI } from 'pyodide';
+
+/**
+ * What Python may reach of the JavaScript realm it runs in. Pyodide in Node is not a sandbox: the
+ * `js` module is `globalThis` (process, env, require, fetch), `pyodide_js` can mount host
+ * directories, and any JsProxy leads to the Function constructor. The process runs with
+ * `--disallow-code-generation-from-strings` and Node's permission model (see launcher.ts); inside
+ * each worker this module closes the object paths that remain. README's Security section lists
+ * which layer stops which route; test/e2e/sandbox.test.ts tries each of them.
+ */
+
+export type NetworkPolicy = {
+  /** Hostnames Python may fetch from; empty means any. */
+  allowedHosts: readonly string[];
+};
+
+/** Globals a worker keeps after hardening: what Node, Piscina and Pyodide still call at run time. */
+const KEPT_GLOBALS = new Set([
+  // language and runtime intrinsics
+  'globalThis', 'Object', 'Function', 'Array', 'Number', 'parseFloat', 'parseInt', 'Infinity', 'NaN',
+  'undefined', 'Boolean', 'String', 'Symbol', 'Date', 'Promise', 'RegExp', 'Error', 'AggregateError',
+  'EvalError', 'RangeError', 'ReferenceError', 'SyntaxError', 'TypeError', 'URIError', 'JSON', 'Math',
+  'Intl', 'ArrayBuffer', 'Atomics', 'Uint8Array', 'Int8Array', 'Uint16Array', 'Int16Array', 'Uint32Array',
+  'Int32Array', 'Float32Array', 'Float64Array', 'Uint8ClampedArray', 'BigUint64Array', 'BigInt64Array',
+  'DataView', 'Map', 'BigInt', 'Set', 'WeakMap', 'WeakSet', 'Proxy', 'Reflect', 'FinalizationRegistry',
+  'WeakRef', 'decodeURI', 'decodeURIComponent', 'encodeURI', 'encodeURIComponent', 'escape', 'unescape',
+  'isFinite', 'isNaN', 'SharedArrayBuffer', 'WebAssembly', 'Iterator', 'Float16Array',
+  // host functions Pyodide's event loop and text handling use
+  'queueMicrotask', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate',
+  'clearImmediate', 'TextDecoder', 'TextEncoder', 'performance', 'console', 'URL', 'URLSearchParams',
+  'AbortController', 'AbortSignal', 'Event', 'EventTarget', 'DOMException', 'structuredClone',
+  'crypto', 'atob', 'btoa', 'process',
+]);
+
+/** Names removed outright even though they look harmless: each is a way out of the realm. */
+const REMOVED_GLOBALS = [
+  'require', 'module', 'exports', '__filename', '__dirname', 'global', 'Buffer', 'fetch', 'WebSocket',
+  'EventSource', 'XMLHttpRequest', 'Request', 'Response', 'Headers', 'FormData', 'Blob', 'File',
+  'BroadcastChannel', 'MessageChannel', 'MessagePort', 'MessageEvent', 'Worker', 'navigator',
+  'CompressionStream', 'DecompressionStream', 'WebSocketStream', 'Navigator', 'localStorage',
+  'sessionStorage', 'Storage', 'CustomEvent', 'PerformanceObserver',
+];
+
+export type HardenOptions = {
+  network?: NetworkPolicy | undefined;
+  /** The real `fetch`, captured before it is removed, for the network opt-in. */
+  fetch?: typeof fetch | undefined;
+};
+
+/**
+ * Close every route from Python to the host that does not need code generation: the `js` and
+ * `pyodide_js` modules, Emscripten's host file system driver, and the worker's dangerous globals.
+ * Call once, after Pyodide has loaded and the optional host mount is in place.
+ */
+export function hardenRealm(py: PyodideAPI, options: HardenOptions = {}): void {
+  for (const name of ['js', 'pyodide_js']) {
+    try {
+      py.unregisterJsModule(name);
+    } catch {
+      /* not registered */
+    }
+  }
+  // unregisterJsModule leaves already-imported modules (and submodules such as pyodide_js._api).
+  py.runPython(
+    "import sys\nfor _k in [k for k in sys.modules if k.split('.')[0] in ('js', 'pyodide_js')]:\n    del sys.modules[_k]\ndel _k, sys",
+  );
+  if (options.network && options.fetch) {
+    py.registerJsModule('js', createNetworkModule(options.fetch, options.network));
+  }
+
+  const module = (py as unknown as { _module: Record<string, unknown> })._module;
+  const FS = py.FS as unknown as { filesystems: Record<string, unknown> };
+  delete FS.filesystems.NODEFS;
+  delete module.NODEFS;
+  for (const name of ['mountNodeFS', 'mountNativeFS', 'useNodeSockFS', 'loadPackagesFromImports']) {
+    try {
+      Object.defineProperty(py, name, { value: undefined, configurable: true });
+    } catch {
+      /* best effort: Python cannot reach the API object itself once pyodide_js is gone */
+    }
+  }
+
+  const g = globalThis as Record<string, unknown>;
+  const realProcess = process;
+  for (const name of REMOVED_GLOBALS) delete g[name];
+  for (const name of Object.getOwnPropertyNames(g)) {
+    if (!KEPT_GLOBALS.has(name)) {
+      try {
+        delete g[name];
+      } catch {
+        /* non-configurable: left as is */
+      }
+    }
+  }
+  // Piscina and Emscripten read a few fields of `process`; everything else (env, exit, kill,
+  // binding, getBuiltinModule, dlopen) is gone from the global. Our own code keeps the real one.
+  // No real streams here: the worker's stdout is piped to the MCP channel.
+  const sink = Object.freeze({ write: () => true, writableLength: 0 });
+  g.process = {
+    env: Object.freeze({}),
+    argv: Object.freeze([]),
+    platform: realProcess.platform,
+    versions: Object.freeze({ ...realProcess.versions }),
+    version: realProcess.version,
+    stdout: sink,
+    stderr: sink,
+    nextTick: realProcess.nextTick.bind(realProcess),
+    hrtime: realProcess.hrtime,
+    cwd: () => '/',
+    exitCode: undefined,
+  };
+  freezeIntrinsics();
+}
+
+/**
+ * Freeze the shared prototypes so that code holding a JsProxy cannot change how later
+ * executions in this worker behave (e.g. a setter on Object.prototype that reads their input).
+ *
+ * A plain freeze breaks ordinary code through JavaScript's "override mistake": once
+ * Object.prototype.constructor is read-only, `obj.constructor = x` on any object throws, and
+ * Pyodide does exactly that. So on the prototypes every object inherits from, each property
+ * becomes an accessor whose setter defines the property on the object assigned to instead (the
+ * taming Hardened JavaScript uses); the prototype itself stays unchanged.
+ */
+function freezeIntrinsics(): void {
+  const tamed: object[] = [
+    Object.prototype, Function.prototype, Array.prototype, Promise.prototype, Error.prototype,
+    ...[AggregateError, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError].map((e) => e.prototype),
+    Object.getPrototypeOf([][Symbol.iterator]()), Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]())),
+  ];
+  for (const proto of tamed) tameOverrides(proto);
+  const roots: unknown[] = [
+    Object, Function, Array, Number, Boolean, String, Symbol, Date, Promise, RegExp,
+    AggregateError, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError, JSON,
+    Math, Reflect, ArrayBuffer, SharedArrayBuffer, DataView, Map, Set, WeakMap, WeakSet, BigInt,
+    Atomics, WebAssembly, TextDecoder, TextEncoder, URL, URLSearchParams,
+    Object.getPrototypeOf(Uint8Array), Uint8Array, Int8Array, Uint16Array, Int16Array, Uint32Array,
+    Int32Array, Float32Array, Float64Array, Uint8ClampedArray, BigUint64Array, BigInt64Array,
+    Object.getPrototypeOf(function* () {}), Object.getPrototypeOf(async function () {}),
+    Object.getPrototypeOf(async function* () {}), ...tamed,
+  ];
+  const seen = new Set<unknown>([Error]);
+  const freeze = (value: unknown, depth: number) => {
+    if ((typeof value !== 'object' && typeof value !== 'function') || value === null || seen.has(value)) return;
+    seen.add(value);
+    Object.freeze(value);
+    if (depth === 0) return;
+    for (const key of Reflect.ownKeys(value)) {
+      const desc = Object.getOwnPropertyDescriptor(value, key);
+      if (desc && 'value' in desc) freeze(desc.value, depth - 1);
+    }
+    freeze(Object.getPrototypeOf(value), depth - 1);
+  };
+  for (const root of roots) {
+    freeze(root, 2);
+    if (typeof root === 'function' && 'prototype' in root) freeze((root as { prototype: unknown }).prototype, 2);
+  }
+  // Error itself cannot be frozen: Pyodide sets Error.stackTraceLimit whenever it builds a
+  // PythonError. Everything else on it is locked, and nothing can be added (prepareStackTrace
+  // would be called with every later error).
+  for (const key of Reflect.ownKeys(Error)) {
+    if (key === 'stackTraceLimit') continue;
+    const desc = Object.getOwnPropertyDescriptor(Error, key);
+    if (desc?.configurable) {
+      Object.defineProperty(Error, key, { ...desc, configurable: false, ...('value' in desc ? { writable: false } : {}) });
+    }
+  }
+  Object.preventExtensions(Error);
+}
+
+function tameOverrides(proto: object): void {
+  for (const key of Reflect.ownKeys(proto)) {
+    const desc = Object.getOwnPropertyDescriptor(proto, key);
+    if (!desc || !('value' in desc) || !desc.configurable) continue;
+    const value: unknown = desc.value;
+    Object.defineProperty(proto, key, {
+      get() {
+        return value;
+      },
+      set(this: object, next: unknown) {
+        if (this === proto) throw new TypeError(`Cannot assign to read only property '${String(key)}'`);
+        Object.defineProperty(this, key, { value: next, writable: true, enumerable: true, configurable: true });
+      },
+      enumerable: desc.enumerable ?? false,
+      configurable: false,
+    });
+  }
+}
+
+/** The `js` module Python sees when network access is switched on: fetch and what pyfetch needs. */
+function createNetworkModule(realFetch: typeof fetch, policy: NetworkPolicy): Record<string, unknown> {
+  // Captured now: hardening removes these globals right after.
+  const { Request, Headers, Response } = globalThis;
+  const allowed = (url: URL) =>
+    (url.protocol === 'http:' || url.protocol === 'https:') &&
+    (policy.allowedHosts.length === 0 ||
+      policy.allowedHosts.some((h) => h === url.hostname.toLowerCase() || h === url.host.toLowerCase()));
+  const guardedFetch = async (input: unknown, init?: RequestInit): Promise<Response> => {
+    let url = new URL(input instanceof Request ? input.url : String(input));
+    const request = input instanceof Request ? input : undefined;
+    for (let hop = 0; hop < 10; hop += 1) {
+      if (!allowed(url)) {
+        throw new TypeError(`network access to ${url.host} is not allowed (NETWORK_ALLOWED_HOSTS)`);
+      }
+      // Redirects are followed here, one hop at a time, so that each target is checked too.
+      const response = await realFetch(hop === 0 && request ? request : url, { ...init, redirect: 'manual' });
+      const location = response.headers.get('location');
+      if (response.status < 300 || response.status >= 400 || !location) return response;
+      url = new URL(location, url);
+    }
+    throw new TypeError('too many redirects');
+  };
+  return { fetch: guardedFetch, AbortController, AbortSignal, Object, Request, Headers, Response };
+}

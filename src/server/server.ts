@@ -1,0 +1,18 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { registerTools, type ToolDeps } from './tools/index.js';
+
+export const SERVER_NAME = 'mcp-python-executor';
+
+/** An MCP server with the three tools; one per connection (the SDK binds a server to one transport). */
+export function createServer(deps: ToolDeps): { server: McpServer; close: () => Promise<void> } {
+  const server = new McpServer(
+    { name: SERVER_NAME, title: 'Python executor (Pyodide)', version: deps.runtime.version },
+    {
+      capabilities: { tools: {}, logging: {} },
+      instructions:
+        'Runs Python 3 in a sandbox (Pyodide/WebAssembly). Use execute_python for code; install_packages to add packages first; health_check for status.',
+    },
+  );
+  registerTools(server, deps);
+  return { server, close: () => server.close() };
+}

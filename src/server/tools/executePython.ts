@@ -1,0 +1,173 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Config } from '../../config.js';
+import { toExecutorError, type ErrorInfo } from '../../errors.js';
+import type { Logger } from '../../logging.js';
+import type { Metrics } from '../../metrics.js';
+import type { ExecutorPool, PoolResult } from '../../pool/executorPool.js';
+import type { ToolDefinition } from '../toolDefinition.js';
+import { BaseResultShape, errorHeadline, toToolResult } from '../toolResult.js';
+
+export type ExecuteDeps = { config: Config; pool: ExecutorPool; metrics: Metrics; logger: Logger };
+
+const byteLength = (s: string) => Buffer.byteLength(s, 'utf8');
+
+export function createExecutePythonInputSchema(config: Config) {
+  return z
+    .object({
+      code: z
+        .string({ error: 'expected a string of Python code' })
+        .refine((code) => code.trim().length > 0, { error: 'must not be empty' })
+        .refine((code) => byteLength(code) <= config.maxCodeBytes, {
+          error: (issue) =>
+            `is ${byteLength(String(issue.input))} bytes; the limit is ${config.maxCodeBytes} (MAX_CODE_BYTES)`,
+        })
+        .describe('Python source to run. The value of a final expression is returned, like a REPL; top-level await works.'),
+      inputData: z
+        .array(z.string({ error: 'expected a string (one line of input)' }))
+        .optional()
+        .refine((lines) => !lines || lines.reduce((n, l) => n + byteLength(l) + 1, 0) <= config.maxInputBytes, {
+          error: `is larger than ${config.maxInputBytes} bytes in all (MAX_INPUT_BYTES)`,
+        })
+        .describe('Lines fed to standard input: input() returns them one by one, sys.stdin.read() the rest; past the last line, EOFError.'),
+      timeoutMs: z
+        .number()
+        .int()
+        .positive()
+        .optional()
+        .describe(`Time limit for this call in ms; at most the server's limit (${config.executionTimeoutMs}).`),
+    })
+    .strict();
+}
+
+const StreamInfo = {
+  stdoutBytes: z.number().int().describe('Bytes written to stdout, including any cut off'),
+  stderrBytes: z.number().int().describe('Bytes written to stderr, including any cut off'),
+  stdoutTruncated: z.boolean(),
+  stderrTruncated: z.boolean(),
+};
+
+export const ExecutePythonOutputSchema = z.object({
+  ...BaseResultShape,
+  stdout: z.string().describe('Everything printed to stdout (up to MAX_OUTPUT_BYTES)'),
+  stderr: z.string().describe('Everything printed to stderr (up to MAX_OUTPUT_BYTES)'),
+  result: z.string().nullable().describe("repr() of the last expression's value, or null"),
+  durationMs: z.number().describe('How long the code ran'),
+  ...StreamInfo,
+  memoryMb: z.number().optional().describe("The worker's WebAssembly memory when the run ended"),
+  executionId: z.string(),
+});
+export type ExecutePythonOutput = z.infer<typeof ExecutePythonOutputSchema>;
+
+const DESCRIPTION = `Run Python 3 code (CPython compiled to WebAssembly, Pyodide) in an isolated sandbox and return its output.
+- The value of the last expression is returned like a REPL (as its repr); print() output comes back as stdout.
+- inputData lines are fed to stdin (input(), sys.stdin). Top-level await works.
+- Each call starts with a fresh namespace: define everything you need in the same call.
+- Standard library available; other packages only after install_packages. No network, no host files, no subprocesses.
+- Limits: time (timeoutMs), memory, and output size; a failure comes back with an error code and a traceback.`;
+
+export function createExecutePythonTool(deps: ExecuteDeps) {
+  const { config, pool, metrics, logger } = deps;
+  const empty = (executionId = '') => ({
+    stdout: '',
+    stderr: '',
+    result: null,
+    durationMs: 0,
+    stdoutBytes: 0,
+    stderrBytes: 0,
+    stdoutTruncated: false,
+    stderrTruncated: false,
+    executionId,
+  });
+  const inputSchema = createExecutePythonInputSchema(config);
+
+  const tool: ToolDefinition<typeof inputSchema, typeof ExecutePythonOutputSchema> = {
+    name: 'execute_python',
+    title: 'Run Python',
+    description: DESCRIPTION,
+    inputSchema,
+    outputSchema: ExecutePythonOutputSchema,
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: config.allowNetwork },
+    emptyResult: empty(),
+    async handler(args, extra) {
+      const executionId = randomUUID();
+      const log = logger.child({ tool: 'execute_python', executionId });
+      const timeoutMs = Math.min(args.timeoutMs ?? config.executionTimeoutMs, config.executionTimeoutMs);
+      log.info({ codeBytes: byteLength(args.code), stdinLines: args.inputData?.length ?? 0, timeoutMs }, 'execution started');
+      log.debug({ code: args.code }, 'execution code');
+      let outcome: PoolResult;
+      try {
+        outcome = await pool.run({ code: args.code, stdin: args.inputData ?? [], timeoutMs, signal: extra.signal, executionId });
+      } catch (error) {
+        const e = toExecutorError(error);
+        if (e.details?.reason === 'QUEUE_FULL') metrics.recordQueueRejection();
+        metrics.record({ durationMs: 0, errorCode: e.code });
+        log.info({ outcome: e.code, reason: e.details?.reason }, 'execution refused');
+        if (e.code === 'INTERNAL_ERROR' && e.details?.reason !== 'QUEUE_FULL') log.error({ error: String(e.cause ?? e) }, 'execution failed');
+        return failure(e.toInfo(), empty(executionId));
+      }
+      if ('cancelled' in outcome && outcome.cancelled) {
+        metrics.recordCancelled();
+        log.info({ durationMs: Math.round(outcome.elapsedMs), outcome: 'CANCELLED' }, 'execution cancelled');
+        // The SDK sends nothing for a cancelled request; this result is never seen.
+        return failure({ code: 'INTERNAL_ERROR', message: 'Cancelled by the client' }, empty(executionId));
+      }
+      const run = outcome as Exclude<PoolResult, { cancelled: true }>;
+      metrics.record({ durationMs: run.elapsedMs, memoryMb: run.memory.wasmMb || undefined, errorCode: run.error?.code });
+      log.info(
+        {
+          durationMs: Math.round(run.elapsedMs),
+          queuedMs: Math.round(run.queuedMs),
+          outcome: run.error?.code ?? 'SUCCESS',
+          stdoutBytes: run.stdout.bytes,
+          stderrBytes: run.stderr.bytes,
+          memoryMb: run.memory.wasmMb,
+          workerReplaced: run.workerRestarted || undefined,
+        },
+        'execution finished',
+      );
+      const structured: ExecutePythonOutput = {
+        status: run.ok ? 'success' : 'error',
+        ...(run.error ? { error: run.error } : {}),
+        stdout: run.stdout.text,
+        stderr: run.stderr.text,
+        result: run.result,
+        durationMs: Math.round(run.elapsedMs * 100) / 100,
+        stdoutBytes: run.stdout.bytes,
+        stderrBytes: run.stderr.bytes,
+        stdoutTruncated: run.stdout.truncated,
+        stderrTruncated: run.stderr.truncated,
+        memoryMb: run.memory.wasmMb,
+        executionId,
+      };
+      return toToolResult(formatText(structured, config.maxOutputBytes), structured);
+    },
+  };
+  return tool;
+
+  function failure(error: ErrorInfo, base: ExecutePythonOutput | ReturnType<typeof empty>) {
+    const structured = { ...base, status: 'error' as const, error };
+    return toToolResult(formatText(structured as ExecutePythonOutput, config.maxOutputBytes), structured);
+  }
+}
+
+/** The model's view: the failure first (with what to do), then output sections, then the value. */
+export function formatText(out: ExecutePythonOutput, maxOutputBytes: number): string {
+  const parts: string[] = [];
+  if (out.error) {
+    parts.push(errorHeadline(out.error));
+    const tb = out.error.details?.traceback;
+    if (typeof tb === 'string' && tb.trim()) parts.push(tb.trimEnd());
+  }
+  const section = (name: string, text: string, bytes: number, truncated: boolean) => {
+    if (!text && !truncated) return;
+    let body = text.replace(/\n$/, '');
+    if (truncated) body += `\n[${name} truncated: first ${maxOutputBytes} of ${bytes} bytes shown (MAX_OUTPUT_BYTES)]`;
+    parts.push(`[${name}]\n${body}`);
+  };
+  section('stdout', out.stdout, out.stdoutBytes, out.stdoutTruncated);
+  section('stderr', out.stderr, out.stderrBytes, out.stderrTruncated);
+  if (out.result !== null) parts.push(`[result]\n${out.result}`);
+  if (parts.length === 0) parts.push(out.status === 'success' ? '(no output)' : '');
+  return parts.join('\n\n');
+}

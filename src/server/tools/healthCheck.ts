@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { describeConfig, type Config } from '../../config.js';
+import { ERROR_CODES } from '../../errors.js';
+import type { Metrics } from '../../metrics.js';
+import type { ExecutorPool } from '../../pool/executorPool.js';
+import type { RuntimeInfo } from '../../versions.js';
+import type { ToolDefinition } from '../toolDefinition.js';
+import { BaseResultShape, toToolResult } from '../toolResult.js';
+
+
+export type HealthDeps = {
+  config: Config;
+  pool: ExecutorPool;
+  metrics: Metrics;
+  runtime: RuntimeInfo;
+  /** Installed packages and start-up install problems, from the package manager. */
+  packages: () => { installed: { name: string; version: string }[]; problems: string[] };
+};
+
+const count = z.number().int();
+
+export const HealthCheckOutputSchema = z.object({
+  ...BaseResultShape,
+  health: z.enum(['ok', 'degraded']).describe('degraded when start-up package installs failed'),
+  version: z.string(),
+  pythonVersion: z.string(),
+  pyodideVersion: z.string(),
+  nodeVersion: z.string(),
+  uptimeMs: count,
+  config: z.record(z.string(), z.unknown()),
+  metrics: z.object({
+    totalExecutions: count,
+    successfulExecutions: count,
+    totalErrors: count,
+    successRate: z.number(),
+    averageExecutionTimeMs: z.number(),
+    averageMemoryUsageMb: z.number(),
+    peakMemoryUsageMb: z.number(),
+    errorsByCode: z.partialRecord(z.enum(ERROR_CODES), count),
+    timeouts: count,
+    memoryLimitErrors: count,
+    cancelled: count,
+    rejectedByQueue: count,
+    packagesInstalled: count,
+  }),
+  pool: z.object({
+    workers: count,
+    maxWorkers: count,
+    busy: count,
+    queued: count,
+    maxQueue: count,
+    workerRestarts: count,
+    restartsByReason: z.record(z.string(), count),
+  }),
+  packages: z.array(z.object({ name: z.string(), version: z.string() })),
+  problems: z.array(z.string()),
+});
+
+export function createHealthCheckTool(deps: HealthDeps) {
+  const inputSchema = z.object({}).strict();
+  const tool: ToolDefinition<typeof inputSchema, typeof HealthCheckOutputSchema> = {
+    name: 'health_check',
+    title: 'Server health',
+    description:
+      'Report the server status: versions (server, Python, Pyodide, Node), settings, execution metrics (totals, errors by code, success rate, average time and memory, timeouts), worker pool and queue, installed packages.',
+    inputSchema,
+    outputSchema: HealthCheckOutputSchema,
+    annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    emptyResult: {},
+    async handler() {
+      const { uptimeMs, ...metrics } = deps.metrics.snapshot();
+      const packages = deps.packages();
+      const structured = {
+        status: 'success' as const,
+        health: packages.problems.length > 0 ? ('degraded' as const) : ('ok' as const),
+        ...deps.runtime,
+        uptimeMs,
+        config: describeConfig(deps.config),
+        metrics,
+        pool: deps.pool.stats(),
+        packages: packages.installed,
+        problems: packages.problems,
+      };
+      const m = structured.metrics;
+      const p = structured.pool;
+      const text = [
+        `mcp-python-executor ${structured.version}: ${structured.health}, up ${Math.round(uptimeMs / 1000)} s`,
+        `Python ${structured.pythonVersion} (Pyodide ${structured.pyodideVersion}) on Node ${structured.nodeVersion}`,
+        `executions: ${m.totalExecutions} (${m.totalErrors} errors, success rate ${m.successRate}), average ${m.averageExecutionTimeMs} ms, ${m.averageMemoryUsageMb} MB`,
+        `workers: ${p.workers}/${p.maxWorkers}, busy ${p.busy}, queued ${p.queued}/${p.maxQueue}, restarts ${p.workerRestarts}`,
+        `packages: ${packages.installed.map((x) => `${x.name}==${x.version}`).join(', ') || 'none installed'}`,
+        ...packages.problems.map((problem) => `problem: ${problem}`),
+      ].join('\n');
+      return toToolResult(text, structured);
+    },
+  };
+  return tool;
+}

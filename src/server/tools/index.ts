@@ -1,0 +1,13 @@
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { Logger } from '../../logging.js';
+import { registerToolDefinitions, type ToolDefinition } from '../toolDefinition.js';
+import { createExecutePythonTool, type ExecuteDeps } from './executePython.js';
+import { createHealthCheckTool, type HealthDeps } from './healthCheck.js';
+import { createInstallPackagesTool } from './installPackages.js';
+
+export type ToolDeps = ExecuteDeps & HealthDeps & { logger: Logger };
+
+export function registerTools(server: McpServer, deps: ToolDeps): void {
+  const tools = [createExecutePythonTool(deps), createInstallPackagesTool(), createHealthCheckTool(deps)];
+  registerToolDefinitions(server, tools as unknown as ToolDefinition[], deps.logger);
+}

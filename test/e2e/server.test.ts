@@ -1,0 +1,128 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SERVER_ENTRY, serverEnv, startServer, type TestServer } from '../helpers/server.js';
+
+/** Spawn the server without a client: for start-up failures, raw stdout and shutdown. */
+function spawnServer(env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [SERVER_ENTRY], { env: serverEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  return { child, exited, stdout: () => stdout, stderr: () => stderr };
+}
+
+const rpc = (id: number, method: string, params: unknown) => `${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`;
+
+async function waitFor(predicate: () => boolean, what: string, ms = 60_000) {
+  const end = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('configuration', () => {
+  it('stops start-up with one message naming every bad variable, its rule and its value', async () => {
+    const s = spawnServer({ MAX_CONCURRENT_EXECUTIONS: '0', LOG_LEVEL: 'verbose', EXECUTION_TIMEOUT_MS: 'soon' });
+    const [code] = await s.exited;
+    expect(code).toBe(1);
+    expect(s.stdout()).toBe('');
+    expect(s.stderr()).toMatchInlineSnapshot(`
+      "mcp-python-executor: Invalid configuration:
+        - EXECUTION_TIMEOUT_MS must be an integer from 100 to 86400000 (got 'soon')
+        - MAX_CONCURRENT_EXECUTIONS must be an integer from 1 to 64 (got '0')
+        - LOG_LEVEL must be one of debug, info, error (got 'verbose')
+      "
+    `);
+  });
+});
+
+describe('stdio', () => {
+  it('writes nothing but JSON-RPC messages to stdout, whatever the code prints', async () => {
+    const s = spawnServer({ LOG_LEVEL: 'debug' });
+    s.child.stdin.write(rpc(1, 'initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } }));
+    s.child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
+    const codes = [
+      "print('x' * 10000)",
+      "import sys\nsys.stdout.write('no newline')\nsys.__stdout__.write('raw')",
+      'import os\nos.write(1, b"fd one")\nos.write(2, b"fd two")',
+      '1/0',
+      'import ctypes\nctypes.CDLL(None).abort()',
+    ];
+    codes.forEach((code, i) => s.child.stdin.write(rpc(10 + i, 'tools/call', { name: 'execute_python', arguments: { code } })));
+    const count = () => s.stdout().split('\n').filter(Boolean).length;
+    await waitFor(() => count() >= 1 + codes.length, 'all responses');
+    s.child.stdin.end();
+    await s.exited;
+    const lines = s.stdout().split('\n').filter(Boolean);
+    for (const line of lines) {
+      const message = JSON.parse(line) as { jsonrpc: string };
+      expect(message.jsonrpc).toBe('2.0');
+    }
+    expect(lines).toHaveLength(1 + codes.length);
+  });
+
+  it('exits cleanly, with no threads left, when stdin closes', async () => {
+    const s = spawnServer();
+    s.child.stdin.write(rpc(1, 'initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } }));
+    await waitFor(() => s.stdout().includes('"id":1'), 'initialize');
+    await waitFor(() => s.stderr().includes('"message":"ready"'), 'workers ready');
+    s.child.stdin.end();
+    const [code, signal] = await s.exited;
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    expect(s.stderr()).toContain('"why":"stdin closed"');
+  });
+
+  it('exits cleanly on SIGTERM', async () => {
+    const s = spawnServer();
+    await waitFor(() => s.stderr().includes('"message":"ready"'), 'workers ready');
+    s.child.kill('SIGTERM');
+    const [code] = await s.exited;
+    expect(code).toBe(0);
+    expect(s.stderr()).toContain('"why":"SIGTERM"');
+  });
+});
+
+describe('logs', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer({ LOG_LEVEL: 'info' });
+  });
+  afterAll(() => server?.close());
+
+  it('are JSON lines on stderr with time, level, message and context', async () => {
+    const code = "secret_marker = 'SECRET-CODE-123'\nprint(input())";
+    await server.run(code, { inputData: ['SECRET-INPUT-456'] });
+    const lines = server
+      .stderr()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const started = lines.find((l) => l.message === 'execution started');
+    const finished = lines.find((l) => l.message === 'execution finished');
+    expect(started).toMatchObject({ level: 'info', tool: 'execute_python', context: { codeBytes: Buffer.byteLength(code), stdinLines: 1 } });
+    expect(finished).toMatchObject({ level: 'info', executionId: started?.executionId, context: { outcome: 'SUCCESS' } });
+    expect(typeof (finished?.context as { durationMs: unknown }).durationMs).toBe('number');
+    expect(new Date(String(finished?.time)).getTime()).toBeGreaterThan(0);
+  });
+
+  it('never contain the code or its input at info level', () => {
+    expect(server.stderr()).not.toContain('SECRET-CODE-123');
+    expect(server.stderr()).not.toContain('SECRET-INPUT-456');
+  });
+
+  it('are human-readable lines with LOG_FORMAT=text', async () => {
+    const text = await startServer({ LOG_FORMAT: 'text' });
+    try {
+      await text.run('1');
+      const out = text.stderr();
+      expect(out).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] INFO: execution finished/m);
+      expect(out).not.toMatch(/^\{/m);
+    } finally {
+      await text.close();
+    }
+  });
+});

@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type TestServer } from '../helpers/server.js';
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startServer({ MAX_CONCURRENT_EXECUTIONS: '3', EXECUTION_TIMEOUT_MS: '20000' });
+});
+afterAll(() => server?.close());
+
+describe('tools/list', () => {
+  it('lists the three tools with input and output schemas and annotations', async () => {
+    const { tools } = await server.client.listTools();
+    expect(tools.map((t) => t.name).sort()).toEqual(['execute_python', 'health_check', 'install_packages']);
+    for (const tool of tools) {
+      expect(tool.description?.length).toBeGreaterThan(20);
+      expect(tool.inputSchema.type).toBe('object');
+      expect(tool.outputSchema?.type).toBe('object');
+    }
+    const exec = tools.find((t) => t.name === 'execute_python');
+    expect(exec?.inputSchema.required).toEqual(['code']);
+    expect(Object.keys(exec?.inputSchema.properties ?? {})).toEqual(['code', 'inputData', 'timeoutMs']);
+    expect(tools.find((t) => t.name === 'health_check')?.annotations?.readOnlyHint).toBe(true);
+    expect(tools.find((t) => t.name === 'install_packages')?.inputSchema.required).toEqual(['packages']);
+  });
+});
+
+describe('health_check', () => {
+  it('reports status, versions, settings, metrics, pool and packages', async () => {
+    await server.run('1');
+    await server.run('1/0');
+    const result = await server.call('health_check');
+    expect(result.isError).toBeFalsy();
+    const h = result.structuredContent as Record<string, any>;
+    expect(h).toMatchObject({
+      status: 'success',
+      health: 'ok',
+      pythonVersion: expect.stringMatching(/^3\.\d+\.\d+$/),
+      pyodideVersion: expect.stringMatching(/^\d+\.\d+\.\d+$/),
+      version: expect.stringMatching(/^\d+\.\d+\.\d+/),
+      config: { maxConcurrentExecutions: 3, executionTimeoutMs: 20000, maxMemoryMb: 512, logLevel: 'info', logFormat: 'json' },
+      pool: { maxWorkers: 3, busy: 0, queued: 0 },
+      packages: [],
+    });
+    expect(h.metrics.totalExecutions).toBeGreaterThanOrEqual(2);
+    expect(h.metrics.totalErrors).toBeGreaterThanOrEqual(1);
+    expect(h.metrics.errorsByCode.PYTHON_ERROR).toBeGreaterThanOrEqual(1);
+    expect(h.metrics.successRate).toBeGreaterThan(0);
+    expect(h.metrics.successRate).toBeLessThan(1);
+    expect(h.metrics.averageExecutionTimeMs).toBeGreaterThan(0);
+    expect(h.metrics.averageMemoryUsageMb).toBeGreaterThan(0);
+    expect(h.uptimeMs).toBeGreaterThan(0);
+    expect(h.pool.workers).toBeGreaterThanOrEqual(1);
+    const text = result.content[0]?.type === 'text' ? result.content[0].text : '';
+    expect(text).toMatch(/^mcp-python-executor \S+: ok, up \d+ s\nPython 3\.\d+\.\d+ \(Pyodide/);
+  });
+});
