@@ -75,6 +75,10 @@ export type PoolDeps = {
   packages: () => InstalledPackage[];
 };
 
+export function jsHeapLimitMb(maxMemoryMb: number): number {
+  return Math.min(512, Math.max(64, Math.round(maxMemoryMb / 2)));
+}
+
 const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
 const HARNESS_FILE = fileURLToPath(new URL('../runtime/python/harness.py', import.meta.url));
 
@@ -103,13 +107,14 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
       minThreads: 1,
       maxThreads: config.maxConcurrentExecutions,
       idleTimeout: Infinity,
-      maxQueue: config.maxQueueSize,
       concurrentTasksPerWorker: 1,
       // Event-driven workers: Atomics-based idling would freeze the worker's event loop between
       // tasks, and Pyodide's asyncio needs it.
       atomics: 'disabled',
       env: {},
-      resourceLimits: { maxOldGenerationSizeMb: 256, maxYoungGenerationSizeMb: 32 },
+      // The JavaScript heap of a worker (Pyodide's own objects, about 16 MB, plus whatever Python
+      // converts to JavaScript) is capped too: half the memory limit, within 64–512 MB.
+      resourceLimits: { maxOldGenerationSizeMb: jsHeapLimitMb(config.maxMemoryMb), maxYoungGenerationSizeMb: 16 },
       workerData,
       loadBalancer: retiringBalancer(retiring),
     });
@@ -139,6 +144,7 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
   let restarts = 0;
   const restartsByReason: Record<string, number> = {};
   let busy = 0;
+  let waiting = 0;
   let firstReady: Promise<void> | undefined;
 
   const noteRestart = (reason: string, threadId?: number) => {
@@ -172,6 +178,21 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
 
   async function run(request: ExecuteRequest): Promise<PoolResult> {
     if (closed) throw new ExecutorError('INTERNAL_ERROR', 'The server is shutting down');
+    // Piscina does not bound tasks that carry an AbortSignal (they wait in its skip queue), so the
+    // bound is kept here: a call may wait only if a worker is free or a queue slot is.
+    if (waiting >= config.maxQueueSize + Math.max(0, config.maxConcurrentExecutions - busy)) {
+      throw new ExecutorError(
+        'INTERNAL_ERROR',
+        `The server is busy: ${busy} executions are running and ${waiting} are waiting (MAX_QUEUE_SIZE=${config.maxQueueSize}); retry later`,
+        { details: { reason: 'QUEUE_FULL', running: busy, queued: waiting, maxQueue: config.maxQueueSize } },
+      );
+    }
+    waiting += 1;
+    let counted = true;
+    const leaveQueue = () => {
+      if (counted) waiting -= 1;
+      counted = false;
+    };
     const piscina = await pool();
     const control = createControlBlock();
     const abort = new AbortController();
@@ -206,8 +227,11 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
 
     // The time limit counts from the moment the worker starts the code, not from the queue.
     const started = Atomics.waitAsync(control, CONTROL.STATE, TASK_STATE.QUEUED, START_DEADLINE_MS + config.maxQueueSize * request.timeoutMs);
+    let finished = false;
     void (started.async ? started.value : Promise.resolve()).then(() => {
-      if (Atomics.load(control, CONTROL.STATE) === TASK_STATE.QUEUED) return;
+      // A short run can finish before this callback runs: then there is nothing to time.
+      if (finished || Atomics.load(control, CONTROL.STATE) === TASK_STATE.QUEUED) return;
+      leaveQueue();
       startedAt = performance.now();
       busy += 1;
       if (Atomics.load(control, CONTROL.STATE) === TASK_STATE.RUNNING) {
@@ -228,14 +252,18 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
 
     try {
       const outcome = (await piscina.run(task, { signal: abort.signal })) as ExecutionOutcome;
+      finished = true;
       const { worker, ...rest } = outcome;
       if (rest.retire) retireWorker(worker.threadId, rest.retire);
-      const elapsedMs = performance.now() - (startedAt ?? submitted);
-      const queuedMs = (startedAt ?? submitted) - submitted;
+      const now = performance.now();
+      const start = startedAt ?? now - rest.durationMs;
+      const elapsedMs = now - start;
+      const queuedMs = Math.max(0, start - submitted);
       if (rest.cancelled) return { ok: false, cancelled: true, elapsedMs, queuedMs };
       if (rest.error?.code === 'EXECUTION_TIMEOUT') rest.error = timeoutError(request.timeoutMs, elapsedMs, false);
       return { ...rest, elapsedMs, queuedMs, workerRestarted: Boolean(rest.retire) };
     } catch (error) {
+      finished = true;
       const elapsedMs = performance.now() - (startedAt ?? submitted);
       const queuedMs = (startedAt ?? submitted) - submitted;
       const reason = Atomics.load(control, CONTROL.REASON);
@@ -249,6 +277,8 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
       }
       return handleRejection(error, elapsedMs, queuedMs);
     } finally {
+      finished = true;
+      leaveQueue();
       clearTimers();
       request.signal?.removeEventListener('abort', onCancel);
       if (startedAt !== undefined) busy -= 1;
@@ -259,16 +289,8 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
   }
 
   function handleRejection(error: unknown, elapsedMs: number, queuedMs: number): PoolResult {
-    const queued = piscina?.queueSize ?? 0;
     const e = error as { message?: string; code?: string };
     const message = String(e?.message ?? error);
-    if (/queue is at limit|No task queue available/i.test(message)) {
-      throw new ExecutorError(
-        'INTERNAL_ERROR',
-        `The server is busy: ${config.maxConcurrentExecutions} executions are running and ${queued} are waiting (MAX_QUEUE_SIZE=${config.maxQueueSize}); retry later`,
-        { details: { reason: 'QUEUE_FULL', running: busy, queued, maxQueue: config.maxQueueSize } },
-      );
-    }
     if (e?.code === 'ERR_WORKER_OUT_OF_MEMORY' || /out of memory/i.test(message)) {
       noteRestart('JavaScript heap out of memory');
       return failed(
@@ -331,7 +353,7 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
       workers: piscina?.threads.length ?? 0,
       maxWorkers: config.maxConcurrentExecutions,
       busy,
-      queued: piscina?.queueSize ?? 0,
+      queued: waiting,
       maxQueue: config.maxQueueSize,
       workerRestarts: restarts,
       restartsByReason: { ...restartsByReason },

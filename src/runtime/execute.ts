@@ -47,6 +47,7 @@ type Harness = {
   prepare(source: string): PyProxy;
   begin(prepared: PyProxy, workdir: string): PyProxy;
   schedule(prepared: PyProxy, ns: PyProxy): PyProxy;
+  cancel_current(): void;
   end(): void;
   describe(exc: PyProxy): PyProxy;
   cancel_pending(): number;
@@ -100,7 +101,7 @@ export function createExecutor(
   harnessNs.set('__file__', '<harness>');
   py.runPython(harnessSource, { globals: harnessNs, filename: '<harness>' });
   const h = Object.fromEntries(
-    ['prepare', 'begin', 'schedule', 'end', 'describe', 'cancel_pending', 'pending_tasks', 'finish', 'rebase', 'init'].map(
+    ['prepare', 'begin', 'schedule', 'cancel_current', 'end', 'describe', 'cancel_pending', 'pending_tasks', 'finish', 'rebase', 'init'].map(
       (name) => [name, harnessNs.get(name)],
     ),
   ) as unknown as Harness & { init(sleep: (ms: number) => void): PyProxy };
@@ -168,19 +169,21 @@ export function createExecutor(
     prepared: PyProxy,
     ns: PyProxy,
   ): Promise<{ described?: Described; result: string | null }> {
-    const task = h.schedule(prepared, ns) as PyProxy & { cancel(): void; done(): boolean };
+    const task = h.schedule(prepared, ns);
     // While Python awaits, no bytecode runs to notice the interrupt buffer: cancel the task
     // when the main thread signals a stop.
     const c = request.control;
     let active = true;
+    const stop = () => {
+      try {
+        if (active) h.cancel_current();
+      } catch {
+        /* the run ended meanwhile */
+      }
+    };
     const waiter = Atomics.waitAsync(c, CONTROL.REASON, STOP_REASON.NONE, request.timeoutMs + 60_000);
-    if (waiter.async) {
-      void waiter.value.then(() => {
-        if (active && !task.done()) task.cancel();
-      });
-    } else if (Atomics.load(c, CONTROL.REASON) !== STOP_REASON.NONE) {
-      task.cancel();
-    }
+    if (waiter.async) void waiter.value.then(stop);
+    else stop();
     try {
       const value = (await (task as unknown as Promise<unknown>)) as PyProxy | string | undefined;
       if (typeof value === 'string' || value === undefined) return { result: value ?? null };

@@ -14,31 +14,16 @@ export type NetworkPolicy = {
   allowedHosts: readonly string[];
 };
 
-/** Globals a worker keeps after hardening: what Node, Piscina and Pyodide still call at run time. */
-const KEPT_GLOBALS = new Set([
-  // language and runtime intrinsics
-  'globalThis', 'Object', 'Function', 'Array', 'Number', 'parseFloat', 'parseInt', 'Infinity', 'NaN',
-  'undefined', 'Boolean', 'String', 'Symbol', 'Date', 'Promise', 'RegExp', 'Error', 'AggregateError',
-  'EvalError', 'RangeError', 'ReferenceError', 'SyntaxError', 'TypeError', 'URIError', 'JSON', 'Math',
-  'Intl', 'ArrayBuffer', 'Atomics', 'Uint8Array', 'Int8Array', 'Uint16Array', 'Int16Array', 'Uint32Array',
-  'Int32Array', 'Float32Array', 'Float64Array', 'Uint8ClampedArray', 'BigUint64Array', 'BigInt64Array',
-  'DataView', 'Map', 'BigInt', 'Set', 'WeakMap', 'WeakSet', 'Proxy', 'Reflect', 'FinalizationRegistry',
-  'WeakRef', 'decodeURI', 'decodeURIComponent', 'encodeURI', 'encodeURIComponent', 'escape', 'unescape',
-  'isFinite', 'isNaN', 'SharedArrayBuffer', 'WebAssembly', 'Iterator', 'Float16Array',
-  // host functions Pyodide's event loop and text handling use
-  'queueMicrotask', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate',
-  'clearImmediate', 'TextDecoder', 'TextEncoder', 'performance', 'console', 'URL', 'URLSearchParams',
-  'AbortController', 'AbortSignal', 'Event', 'EventTarget', 'DOMException', 'structuredClone',
-  'crypto', 'atob', 'btoa', 'process',
-]);
-
-/** Names removed outright even though they look harmless: each is a way out of the realm. */
+/**
+ * Globals removed from a worker after Pyodide has loaded: each is a way to the host (modules,
+ * process control, network, other threads). The web-standard rest (streams, Blob, URL, crypto,
+ * timers) stays: Node's own fetch reads several of them at call time, and none reaches the host.
+ * `process` is replaced by a stub rather than removed, since Emscripten and Piscina read it.
+ */
 const REMOVED_GLOBALS = [
-  'require', 'module', 'exports', '__filename', '__dirname', 'global', 'Buffer', 'fetch', 'WebSocket',
-  'EventSource', 'XMLHttpRequest', 'Request', 'Response', 'Headers', 'FormData', 'Blob', 'File',
-  'BroadcastChannel', 'MessageChannel', 'MessagePort', 'MessageEvent', 'Worker', 'navigator',
-  'CompressionStream', 'DecompressionStream', 'WebSocketStream', 'Navigator', 'localStorage',
-  'sessionStorage', 'Storage', 'CustomEvent', 'PerformanceObserver',
+  'require', 'module', 'exports', '__filename', '__dirname', 'fetch', 'WebSocket', 'WebSocketStream',
+  'EventSource', 'XMLHttpRequest', 'BroadcastChannel', 'MessageChannel', 'MessagePort', 'Worker',
+  'localStorage', 'sessionStorage', 'Storage', 'importScripts', 'postMessage', 'close',
 ];
 
 export type HardenOptions = {
@@ -82,14 +67,11 @@ export function hardenRealm(py: PyodideAPI, options: HardenOptions = {}): void {
 
   const g = globalThis as Record<string, unknown>;
   const realProcess = process;
-  for (const name of REMOVED_GLOBALS) delete g[name];
-  for (const name of Object.getOwnPropertyNames(g)) {
-    if (!KEPT_GLOBALS.has(name)) {
-      try {
-        delete g[name];
-      } catch {
-        /* non-configurable: left as is */
-      }
+  for (const name of REMOVED_GLOBALS) {
+    try {
+      delete g[name];
+    } catch {
+      /* non-configurable: left as is */
     }
   }
   // Piscina and Emscripten read a few fields of `process`; everything else (env, exit, kill,

@@ -46,6 +46,7 @@ class _Run:
         self.active = False
         self.imported = []
         self.handles = []
+        self.task = None
         self.taint = None
 
     def mark(self, reason):
@@ -351,9 +352,17 @@ def begin(prepared, workdir):
 
 
 def schedule(prepared, namespace):
-    """Start an async run as a Task, which JavaScript awaits and may cancel."""
+    """Start an async run as a Task, which JavaScript awaits (and stops with cancel_current)."""
     coro = _run_async(prepared.body, prepared.body_async, prepared.expr, prepared.expr_async, namespace)
-    return asyncio.ensure_future(coro)
+    _run.task = asyncio.ensure_future(coro)
+    return _run.task
+
+
+def cancel_current():
+    """Called from JavaScript when a stop finds Python waiting on the event loop."""
+    task = _run.task
+    if task is not None and not task.done():
+        task.cancel()
 
 
 def end():
