@@ -77,7 +77,9 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv, platform = process.platf
     return path.join(env.LOCALAPPDATA || path.join(home, 'AppData', 'Local'), 'mcp-python-executor', 'Cache');
   }
   if (platform === 'darwin') return path.join(home, 'Library', 'Caches', 'mcp-python-executor');
-  return path.join(env.XDG_CACHE_HOME || path.join(home, '.cache'), 'mcp-python-executor');
+  // The XDG spec: a relative XDG_CACHE_HOME is invalid and must be ignored.
+  const xdg = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : undefined;
+  return path.join(xdg ?? path.join(home, '.cache'), 'mcp-python-executor');
 }
 
 export const DEFAULT_PACKAGE_INDEX_URL = 'https://pypi.org/simple/';

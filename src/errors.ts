@@ -53,7 +53,10 @@ export class ExecutorError extends Error {
   }
 }
 
-/** Structured clone drops classes, so this checks the shape, not `instanceof`. */
+/**
+ * Checks the shape, not `instanceof`: an error from another module copy or realm still counts.
+ * (Errors never cross the worker boundary as such: outcomes carry plain ErrorInfo values.)
+ */
 export function isExecutorError(value: unknown): value is ExecutorError {
   return (
     value instanceof Error &&

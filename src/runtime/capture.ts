@@ -40,8 +40,11 @@ export class CappedOutput {
     return this.#total > this.#kept;
   }
 
+  /** The kept text; a character the cap cut in half ends it as U+FFFD. */
   text(): string {
-    const tail = this.#decoder.decode();
-    return this.#chunks.join('') + tail;
+    if (this.#tail === undefined) this.#tail = this.#decoder.decode();
+    return this.#chunks.join('') + this.#tail;
   }
+
+  #tail: string | undefined;
 }

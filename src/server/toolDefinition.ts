@@ -61,7 +61,7 @@ export function registerToolDefinitions(server: McpServer, tools: ToolDefinition
     }
     const parsed = tool.inputSchema.safeParse(request.params.arguments ?? {});
     if (!parsed.success) {
-      return toErrorResult(invalidInput(parsed.error), tool.emptyResult);
+      return toErrorResult(invalidInput(parsed.error, Object.keys(tool.inputSchema.shape)), tool.emptyResult);
     }
     try {
       return await tool.handler(parsed.data, extra);
@@ -73,14 +73,22 @@ export function registerToolDefinitions(server: McpServer, tools: ToolDefinition
   });
 }
 
-/** Every problem with the arguments, each with where it is: "inputData[2]: expected string, got number". */
-export function invalidInput(error: z.ZodError): ErrorInfo {
+/**
+ * Every problem with the arguments, each with where it is ("inputData[2]: expected a string");
+ * `accepted` names the arguments the tool takes, for the message about unknown ones.
+ */
+export function invalidInput(error: z.ZodError, accepted?: readonly string[]): ErrorInfo {
   const problems = error.issues.map((issue) => {
     const where = issue.path.reduce<string>(
       (acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)),
       '',
     );
-    return `${where || 'arguments'}: ${issue.message}`;
+    if (issue.code === 'unrecognized_keys') {
+      const names = issue.keys.map((k) => `'${k}'`).join(', ');
+      const known = accepted ? ` (accepted: ${accepted.join(', ')})` : '';
+      return `${where ? `${where}: ` : ''}unknown argument${issue.keys.length > 1 ? 's' : ''} ${names}${known}`;
+    }
+    return `${where || 'arguments'}: ${issue.message.replace(/^Invalid input: /, '')}`;
   });
   return {
     code: 'INVALID_INPUT',

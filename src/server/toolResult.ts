@@ -18,7 +18,11 @@ export const BaseResultShape = {
 
 /** The first line of a failure's text: code, message, and what to do next. */
 export function errorHeadline(error: ErrorInfo): string {
-  return `${error.code}: ${error.message}. Next: ${ERROR_HINTS[error.code]}.`;
+  // One line: a multi-line message (pydantic, ValueError("a\nb")) keeps its first line here and
+  // stays whole in structuredContent and the traceback.
+  const [first = '', ...rest] = error.message.split('\n');
+  const message = `${first.trimEnd()}${rest.some((line) => line.trim()) ? ' …' : ''}`.replace(/\.+$/, '');
+  return `${error.code}: ${message}. Next: ${ERROR_HINTS[error.code]}.`;
 }
 
 /** A result from its text and structured form; `isError` follows `structured.status`. */

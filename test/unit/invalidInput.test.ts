@@ -30,12 +30,19 @@ describe('invalidInput', () => {
   it('names a nested field with dots and indexes', () => {
     const schema = z.object({ options: z.object({ env: z.array(z.object({ name: z.string() })) }) });
     const error = problemsWith(schema, { options: { env: [{ name: 'A' }, { name: 7 }] } });
-    expect(error.details?.problems).toEqual(['options.env[1].name: Invalid input: expected string, received number']);
+    expect(error.details?.problems).toEqual(['options.env[1].name: expected string, received number']);
+  });
+
+  it('names unknown arguments and the ones the tool accepts', () => {
+    const parsed = executeInput.safeParse({ code: 'x = 1', language: 'python' });
+    if (parsed.success) throw new Error('accepted an unknown argument');
+    expect(invalidInput(parsed.error, Object.keys(executeInput.shape)).message).toMatchInlineSnapshot(
+      `"Invalid arguments: unknown argument 'language' (accepted: code, inputData, timeoutMs)"`,
+    );
   });
 
   it('says "arguments" for a problem with the arguments as a whole', () => {
-    const error = problemsWith(executeInput, { code: 'x = 1', language: 'python' });
-    expect(error.message).toMatchInlineSnapshot(`"Invalid arguments: arguments: Unrecognized key: "language""`);
+    expect(problemsWith(executeInput, 'not an object').message).toMatch(/^Invalid arguments: arguments: expected object/);
   });
 
   it('reports missing code', () => {
@@ -57,11 +64,11 @@ describe('invalidInput', () => {
 
   it('joins several problems with semicolons, in the order of the fields', () => {
     const error = problemsWith(executeInput, { code: 42, inputData: 'abc', timeoutMs: 1.5 });
-    expect(error.message).toMatchInlineSnapshot(`"Invalid arguments: code: expected a string of Python code; inputData: Invalid input: expected array, received string; timeoutMs: Invalid input: expected int, received number"`);
+    expect(error.message).toMatchInlineSnapshot(`"Invalid arguments: code: expected a string of Python code; inputData: expected array, received string; timeoutMs: must be a whole number of milliseconds"`);
     expect(error.details?.problems).toHaveLength(3);
   });
 
   it('reports a wrong type for install_packages packages', () => {
-    expect(problemsWith(InstallPackagesInputSchema, { packages: 'numpy' }).message).toMatchInlineSnapshot(`"Invalid arguments: packages: Invalid input: expected array, received string"`);
+    expect(problemsWith(InstallPackagesInputSchema, { packages: 'numpy' }).message).toMatchInlineSnapshot(`"Invalid arguments: packages: expected array, received string"`);
   });
 });

@@ -31,9 +31,9 @@ export function createExecutePythonInputSchema(config: Config) {
         })
         .describe('Lines fed to standard input: input() returns them one by one, sys.stdin.read() the rest; past the last line, EOFError.'),
       timeoutMs: z
-        .number()
-        .int()
-        .positive()
+        .number({ error: 'expected a number of milliseconds' })
+        .int({ error: 'must be a whole number of milliseconds' })
+        .positive({ error: 'must be greater than 0' })
         .optional()
         .describe(`Time limit for this call in ms; at most the server's limit (${config.executionTimeoutMs}).`),
     })
