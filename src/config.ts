@@ -62,12 +62,11 @@ function listVar() {
     .transform((v) => v.split(/[\s,]+/).filter(Boolean));
 }
 
-function urlVar(def: string) {
+function urlVar() {
   return z
     .string()
     .trim()
-    .refine((v) => /^https?:\/\//i.test(v) && URL.canParse(v), { error: 'must be an http(s) URL' })
-    .default(def);
+    .refine((v) => /^https?:\/\//i.test(v) && URL.canParse(v), { error: 'must be an http(s) URL' });
 }
 
 /** Where the package cache lives when PACKAGE_CACHE_DIR is unset: the platform's per-user cache. */
@@ -98,7 +97,8 @@ export const ConfigSchema = z.object({
   PREINSTALLED_PACKAGES: listVar(),
   PACKAGE_CACHE_DIR: absolutePathVar(),
   PYODIDE_DIST_DIR: absolutePathVar(),
-  PACKAGE_INDEX_URL: urlVar(DEFAULT_PACKAGE_INDEX_URL),
+  PYODIDE_DIST_URL: urlVar().optional(),
+  PACKAGE_INDEX_URL: urlVar().default(DEFAULT_PACKAGE_INDEX_URL),
   ALLOW_NETWORK: boolVar(false),
   NETWORK_ALLOWED_HOSTS: listVar(),
   MOUNT_HOST_DIR: absolutePathVar(),
@@ -122,6 +122,7 @@ export type Config = Readonly<{
   preinstalledPackages: readonly string[];
   packageCacheDir: string;
   pyodideDistDir: string | undefined;
+  pyodideDistUrl: string | undefined;
   packageIndexUrl: string;
   allowNetwork: boolean;
   networkAllowedHosts: readonly string[];
@@ -172,6 +173,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     preinstalledPackages: Object.freeze(v.PREINSTALLED_PACKAGES),
     packageCacheDir: v.PACKAGE_CACHE_DIR ?? defaultCacheDir(env),
     pyodideDistDir: v.PYODIDE_DIST_DIR,
+    pyodideDistUrl: v.PYODIDE_DIST_URL,
     packageIndexUrl: v.PACKAGE_INDEX_URL,
     allowNetwork: v.ALLOW_NETWORK,
     networkAllowedHosts: Object.freeze(v.NETWORK_ALLOWED_HOSTS.map((h) => h.toLowerCase())),
@@ -183,4 +185,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 /** The settings as health_check shows them: everything, since nothing here is secret. */
 export function describeConfig(config: Config): Record<string, unknown> {
   return { ...config };
+}
+
+/** What lives where in PACKAGE_CACHE_DIR. */
+export function cachePaths(config: Pick<Config, 'packageCacheDir'>) {
+  const root = config.packageCacheDir;
+  return {
+    root,
+    /** Pyodide's own package cache: distribution wheels downloaded from the CDN (micropip, numpy…). */
+    pyodide: path.join(root, 'pyodide'),
+    /** Wheels downloaded from the package index. */
+    wheels: path.join(root, 'wheels'),
+    /** Resolved installs, so a later start installs the same packages with no network. */
+    locks: path.join(root, 'locks'),
+    /** Start-up memory snapshots. */
+    snapshots: path.join(root, 'snapshots'),
+  };
 }

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 import { fileURLToPath } from 'node:url';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { cachePaths, ConfigError, loadConfig, type Config } from './config.js';
 import { isSandboxedProcess, relaunchSandboxed } from './launcher.js';
 import { createLogger } from './logging.js';
 import { Metrics } from './metrics.js';
-import { createExecutorPool } from './pool/executorPool.js';
+import { createPackageManager } from './packages/packageManager.js';
+import { resolvePackageSource } from './packages/packageSource.js';
+import { createExecutorPool, type ExecutorPool } from './pool/executorPool.js';
 import { loadOrMakeSnapshot } from './pool/snapshot.js';
 import { createServer } from './server/server.js';
 import { runtimeInfo } from './versions.js';
@@ -19,20 +21,20 @@ async function main(config: Config): Promise<void> {
   const runtime = runtimeInfo();
   logger.info({ version: runtime.version, python: runtime.pythonVersion, node: runtime.nodeVersion, pid: process.pid }, 'starting');
   const metrics = new Metrics();
-  const snapshot = loadOrMakeSnapshot({
-    packages: { distDir: config.pyodideDistDir, cacheDir: config.packageCacheDir },
-    cacheDir: config.packageCacheDir,
-    logger,
-  });
-  const pool = createExecutorPool({ config, logger, snapshot, packages: () => [] });
-  const { server, close } = createServer({
+  const paths = cachePaths(config);
+  const packageSource = resolvePackageSource(config, logger);
+  const snapshot = loadOrMakeSnapshot({ packages: packageSource, snapshotDir: paths.snapshots, logger });
+  let pool: ExecutorPool | undefined;
+  const packages = createPackageManager({ config, logger, snapshot, packageSource, onChange: () => pool?.syncPackages() });
+  pool = createExecutorPool({
     config,
     logger,
-    pool,
-    metrics,
-    runtime,
-    packages: () => ({ installed: [], problems: [] }),
+    snapshot,
+    packageSource,
+    packages: () => packages.records(),
+    packagesReady: packages.ready(),
   });
+  const { server, close } = createServer({ config, logger, pool, metrics, runtime, packageManager: packages });
 
   let stopping = false;
   const shutdown = async (why: string) => {
@@ -43,7 +45,8 @@ async function main(config: Config): Promise<void> {
     force.unref();
     try {
       await close();
-      await pool.close();
+      await packages.close();
+      await pool?.close();
     } finally {
       process.exit(0);
     }

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { Config } from '../config.js';
+import type { PackageSource } from '../runtime/pyodide.js';
 import { ExecutorError, type ErrorInfo } from '../errors.js';
 import type { Logger } from '../logging.js';
 import { retiringBalancer } from './balancer.js';
@@ -14,8 +15,9 @@ import {
   requestStop,
   type ExecuteTask,
   type ExecutionOutcome,
-  type InstalledPackage,
+  type PackageRecord,
   type WorkerData,
+  type WorkerTask,
 } from './messages.js';
 
 /**
@@ -63,6 +65,8 @@ export type ExecutorPool = {
   stats(): PoolStats;
   /** Resolves when the first worker is ready to run code. */
   ready(): Promise<void>;
+  /** Bring idle workers up to date with the installed packages, in the background. */
+  syncPackages(): void;
   close(): Promise<void>;
 };
 
@@ -71,8 +75,11 @@ export type PoolDeps = {
   logger: Logger;
   /** The start-up snapshot; the pool starts its workers once it is there. */
   snapshot: Promise<Uint8Array>;
+  packageSource: Promise<PackageSource>;
   /** The packages every worker must have, in install order (installs append to it). */
-  packages: () => InstalledPackage[];
+  packages: () => PackageRecord[];
+  /** Executions wait for this first: PREINSTALLED_PACKAGES are installed "before the first execution". */
+  packagesReady?: Promise<void>;
 };
 
 export function jsHeapLimitMb(maxMemoryMb: number): number {
@@ -86,16 +93,16 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
   const { config, logger } = deps;
   const retiring = new Int32Array(new SharedArrayBuffer(4 * 1024));
   const harnessSource = fs.readFileSync(HARNESS_FILE, 'utf8');
-  type Pool = Piscina<ExecuteTask | { kind: 'ping' }, ExecutionOutcome | null>;
+  type Pool = Piscina<WorkerTask, ExecutionOutcome | null>;
   let piscina: Pool | undefined;
-  const created: Promise<Pool> = deps.snapshot.then((snapshot) => {
+  const created: Promise<Pool> = Promise.all([deps.snapshot, deps.packageSource]).then(([snapshot, packageSource]) => {
     const workerData: WorkerData = {
       snapshot,
       harnessSource,
       maxMemoryMb: config.maxMemoryMb,
       recycleGrowthMb: Math.min(256, Math.max(64, config.maxMemoryMb / 2)),
       maxExecutions: config.workerMaxExecutions,
-      packages: { distDir: config.pyodideDistDir, cacheDir: config.packageCacheDir },
+      packages: packageSource,
       network: config.allowNetwork ? { allowedHosts: [...config.networkAllowedHosts] } : undefined,
       mount: config.mountHostDir ? { hostDir: config.mountHostDir, mode: config.mountMode } : undefined,
       retiring,
@@ -160,7 +167,7 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
     if (!piscina) return;
     const missing = config.maxConcurrentExecutions - piscina.threads.length;
     for (let i = 0; i < missing; i += 1) {
-      piscina.run({ kind: 'ping' }).catch(() => {
+      piscina.run({ kind: 'ping', packages: deps.packages() }).catch(() => {
         /* closing, or the queue is full of real work: nothing to warm */
       });
     }
@@ -194,6 +201,7 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
       counted = false;
     };
     const piscina = await pool();
+    await deps.packagesReady;
     const control = createControlBlock();
     const abort = new AbortController();
     const submitted = performance.now();
@@ -360,9 +368,15 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
     }),
     ready() {
       firstReady ??= pool()
-        .then((p) => p.run({ kind: 'ping' }))
+        .then((p) => p.run({ kind: 'ping', packages: [] }))
         .then(() => warmUp());
       return firstReady;
+    },
+    syncPackages() {
+      if (!piscina || closed) return;
+      for (let i = 0; i < piscina.threads.length; i += 1) {
+        piscina.run({ kind: 'ping', packages: deps.packages() }).catch(() => {});
+      }
     },
     async close() {
       if (closed) return;

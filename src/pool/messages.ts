@@ -1,4 +1,6 @@
 import type { RunOutcome } from '../runtime/execute.js';
+import type { PackageRecord } from '../runtime/packages.js';
+import type { PackageSource } from '../runtime/pyodide.js';
 
 /**
  * The contract between the main thread and the workers. Everything here crosses a structured
@@ -7,16 +9,7 @@ import type { RunOutcome } from '../runtime/execute.js';
 
 export { CONTROL, STOP_REASON, TASK_STATE, createControlBlock, requestStop } from '../runtime/control.js';
 
-/** A package a worker must have before it runs code, as the installer resolved and cached it. */
-export type InstalledPackage = {
-  name: string;
-  version: string;
-  /** Absolute path of the wheel in the cache; its sha256 is checked before a worker loads it. */
-  file: string;
-  sha256: string;
-  /** Import names loaded right after installing, so they belong to the worker's clean state. */
-  imports: string[];
-};
+export type { PackageRecord };
 
 export type ExecuteTask = {
   kind: 'execute';
@@ -28,10 +21,13 @@ export type ExecuteTask = {
   /** The control block's buffer: a SharedArrayBuffer, shared with the worker, not copied. */
   control: SharedArrayBuffer;
   /** Every package installed so far, in install order; a worker installs those it lacks first. */
-  packages: InstalledPackage[];
+  packages: PackageRecord[];
 };
 
-export type WorkerTask = ExecuteTask;
+/** Start (or bring up to date) a worker without running anything. */
+export type PingTask = { kind: 'ping'; packages: PackageRecord[] };
+
+export type WorkerTask = ExecuteTask | PingTask;
 
 export type ExecutionOutcome = RunOutcome & {
   worker: {
@@ -49,7 +45,7 @@ export type WorkerData = {
   recycleGrowthMb: number;
   /** Replace a worker after this many executions (0: never). */
   maxExecutions: number;
-  packages: { distDir?: string | undefined; cacheDir: string };
+  packages: PackageSource;
   network?: { allowedHosts: string[] } | undefined;
   mount?: { hostDir: string; mode: 'ro' | 'rw' } | undefined;
   /** One slot per thread id (modulo its length): a worker writes its id there before it retires. */

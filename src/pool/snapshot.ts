@@ -14,20 +14,21 @@ import { runtimeInfo } from '../versions.js';
  */
 
 export type SnapshotOptions = {
-  packages: PackageSource;
-  cacheDir: string;
+  packages: Promise<PackageSource>;
+  snapshotDir: string;
   logger: Logger;
 };
 
 /** The snapshot in a SharedArrayBuffer: every worker reads the same bytes, none copies them. */
 export async function loadOrMakeSnapshot(options: SnapshotOptions): Promise<Uint8Array> {
   const { logger } = options;
+  const packages = await options.packages;
   const { pyodideVersion } = runtimeInfo();
   const key = createHash('sha256')
-    .update(JSON.stringify({ pyodideVersion, WARM_IMPORTS, distDir: options.packages.distDir ?? null, v: 1 }))
+    .update(JSON.stringify({ pyodideVersion, WARM_IMPORTS, source: { ...packages, cacheDir: null }, v: 1 }))
     .digest('hex')
     .slice(0, 16);
-  const file = path.join(options.cacheDir, 'snapshots', `pyodide-${pyodideVersion}-${key}.bin`);
+  const file = path.join(options.snapshotDir, `pyodide-${pyodideVersion}-${key}.bin`);
   const started = performance.now();
   try {
     const bytes = fs.readFileSync(file);
@@ -38,7 +39,7 @@ export async function loadOrMakeSnapshot(options: SnapshotOptions): Promise<Uint
       logger.info({ file, error: String(error) }, 'snapshot cache unreadable; making a new snapshot');
     }
   }
-  const bytes = await makeInWorker(options.packages);
+  const bytes = await makeInWorker(packages);
   logger.info({ ms: Math.round(performance.now() - started), bytes: bytes.length }, 'snapshot made');
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });

@@ -1,8 +1,8 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
-import { Console } from 'node:console';
-import { Writable } from 'node:stream';
+import { routeConsoleToParent } from '../runtime/console.js';
 import { createExecutor, type Executor } from '../runtime/execute.js';
 import { createFsGuard, type EmscriptenFs } from '../runtime/fsGuard.js';
+import { createPackageLoader } from '../runtime/packages.js';
 import { installMemoryCap } from '../runtime/memoryCap.js';
 import { loadRuntime } from '../runtime/pyodide.js';
 import { hardenRealm } from '../runtime/sandbox.js';
@@ -21,10 +21,10 @@ import { MOUNT_POINT, WORKDIR } from './messages.js';
 
 const MIB = 1024 * 1024;
 
-async function start(): Promise<(task: WorkerTask | { kind: 'ping' }) => Promise<ExecutionOutcome | null>> {
+async function start(): Promise<(task: WorkerTask) => Promise<ExecutionOutcome | null>> {
   const data = workerData as WorkerData;
   const realProcess = process;
-  routeConsole();
+  routeConsoleToParent();
   watchForFatalErrors(realProcess);
 
   const cap = installMemoryCap(Number.MAX_SAFE_INTEGER);
@@ -47,17 +47,32 @@ async function start(): Promise<(task: WorkerTask | { kind: 'ping' }) => Promise
     writableRoots,
   });
 
+  const loader = createPackageLoader(py);
+  // Installed packages are loaded before a task's code starts (not counted in its time limit),
+  // outside the memory cap, and become part of the clean state the harness restores.
+  const syncPackages = async (task: WorkerTask) => {
+    cap.setLimit(Number.MAX_SAFE_INTEGER);
+    if ((await loader.sync(task.packages)).length > 0) executor.rebase();
+  };
   let executions = 0;
   const retire = () => {
     // Read by the pool's load balancer, so no further task is sent here before it terminates us.
     Atomics.store(data.retiring, threadId % data.retiring.length, threadId);
   };
 
-  return async function handle(task: WorkerTask | { kind: 'ping' }): Promise<ExecutionOutcome | null> {
-    if (task.kind === 'ping') return null;
+  return async function handle(task: WorkerTask): Promise<ExecutionOutcome | null> {
+    if (task.kind === 'ping') {
+      await syncPackages(task).catch(() => retire()); // a worker that cannot load them must go
+      return null;
+    }
     executions += 1;
     let outcome: Awaited<ReturnType<typeof execute>>;
     try {
+      try {
+        await syncPackages(task);
+      } catch (error) {
+        throw new Error(`installed packages could not be loaded: ${(error as Error).message}`);
+      }
       outcome = await execute(executor, task);
     } catch (error) {
       // Never reject: a rejected task leaves Piscina sending more work to this broken worker.
@@ -90,33 +105,6 @@ async function execute(executor: Executor, task: ExecuteTask) {
     maxOutputBytes: task.maxOutputBytes,
     control: new Int32Array(task.control),
   });
-}
-
-/**
- * Pyodide writes diagnostics with console.*; a worker's stdout is the MCP channel and its stderr
- * the server's structured log. So the console goes to the pool, which logs each line at debug
- * (log, info) or error (warn, error) level.
- */
-function routeConsole(): void {
-  const send = (level: 'debug' | 'error') => (...args: unknown[]) => {
-    const text = args.map((a) => (a instanceof Error ? (a.stack ?? a.message) : String(a))).join(' ');
-    parentPort?.postMessage({ type: 'worker-log', level, threadId, text: text.slice(0, 4000) });
-  };
-  const debug = send('debug');
-  const error = send('error');
-  globalThis.console = Object.assign(Object.create(new Console({ stdout: devNull(), stderr: devNull() })) as Console, {
-    log: debug,
-    info: debug,
-    debug,
-    trace: debug,
-    dir: debug,
-    warn: error,
-    error,
-  });
-}
-
-function devNull(): NodeJS.WritableStream {
-  return new Writable({ write: (_chunk, _encoding, callback) => callback() });
 }
 
 /**

@@ -5,11 +5,14 @@ import { WARM_IMPORTS } from './warmImports.js';
 
 export type { PyodideAPI };
 
-/** Where Pyodide finds its packages: its own distribution (a local directory or the CDN) and a cache. */
+/** Where Pyodide finds its packages: its own distribution (a local directory, a mirror or the CDN) and a cache. */
 export type PackageSource = {
-  /** Directory holding a Pyodide distribution (pyodide-lock.json + wheels); unset = the CDN. */
+  /** Directory holding a Pyodide distribution (pyodide-lock.json + wheels). */
   distDir?: string | undefined;
-  /** Writable directory Pyodide downloads distribution packages into (Node only). */
+  /** Else: base URL of a distribution mirror, and a local copy of its lockfile. */
+  baseUrl?: string | undefined;
+  lockFile?: string | undefined;
+  /** Pyodide's package cache: where it keeps distribution packages it downloaded. */
   cacheDir: string;
 };
 
@@ -27,7 +30,7 @@ export type LoadOptions = {
  */
 export async function loadRuntime(options: LoadOptions): Promise<PyodideAPI> {
   allowConstantsUnderPermissionModel();
-  const { distDir, cacheDir } = options.packages;
+  const { distDir, baseUrl, lockFile, cacheDir } = options.packages;
   const discard = () => {};
   return loadPyodide({
     jsglobals: Object.create(null) as object,
@@ -35,9 +38,10 @@ export async function loadRuntime(options: LoadOptions): Promise<PyodideAPI> {
     stdout: discard,
     stderr: discard,
     packageCacheDir: cacheDir,
-    ...(distDir
-      ? { lockFileURL: `${distDir}/pyodide-lock.json`, packageBaseUrl: `${distDir}/` }
-      : {}),
+    // Unset, Pyodide reads its npm package's lockfile and downloads from its CDN.
+    ...(distDir ? { lockFileURL: `${distDir}/pyodide-lock.json`, packageBaseUrl: `${distDir}/` } : {}),
+    ...(!distDir && baseUrl ? { packageBaseUrl: baseUrl } : {}),
+    ...(!distDir && lockFile ? { lockFileURL: lockFile } : {}),
     ...(options.snapshot ? { _loadSnapshot: options.snapshot } : {}),
     ...(options.forSnapshot ? { _makeSnapshot: true } : {}),
   });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { describeConfig, type Config } from '../../config.js';
 import { ERROR_CODES } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
+import type { PackageManager } from '../../packages/packageManager.js';
 import type { ExecutorPool } from '../../pool/executorPool.js';
 import type { RuntimeInfo } from '../../versions.js';
 import type { ToolDefinition } from '../toolDefinition.js';
@@ -13,8 +14,7 @@ export type HealthDeps = {
   pool: ExecutorPool;
   metrics: Metrics;
   runtime: RuntimeInfo;
-  /** Installed packages and start-up install problems, from the package manager. */
-  packages: () => { installed: { name: string; version: string }[]; problems: string[] };
+  packageManager: Pick<PackageManager, 'installed' | 'problems'>;
 };
 
 const count = z.number().int();
@@ -69,7 +69,7 @@ export function createHealthCheckTool(deps: HealthDeps) {
     emptyResult: {},
     async handler() {
       const { uptimeMs, ...metrics } = deps.metrics.snapshot();
-      const packages = deps.packages();
+      const packages = { installed: deps.packageManager.installed(), problems: deps.packageManager.problems() };
       const structured = {
         status: 'success' as const,
         health: packages.problems.length > 0 ? ('degraded' as const) : ('ok' as const),

@@ -3,11 +3,11 @@ import type { Logger } from '../../logging.js';
 import { registerToolDefinitions, type ToolDefinition } from '../toolDefinition.js';
 import { createExecutePythonTool, type ExecuteDeps } from './executePython.js';
 import { createHealthCheckTool, type HealthDeps } from './healthCheck.js';
-import { createInstallPackagesTool } from './installPackages.js';
+import { createInstallPackagesTool, type InstallDeps } from './installPackages.js';
 
-export type ToolDeps = ExecuteDeps & HealthDeps & { logger: Logger };
+export type ToolDeps = ExecuteDeps & HealthDeps & InstallDeps & { logger: Logger };
 
 export function registerTools(server: McpServer, deps: ToolDeps): void {
-  const tools = [createExecutePythonTool(deps), createInstallPackagesTool(), createHealthCheckTool(deps)];
+  const tools = [createExecutePythonTool(deps), createInstallPackagesTool(deps), createHealthCheckTool(deps)];
   registerToolDefinitions(server, tools as unknown as ToolDefinition[], deps.logger);
 }
