@@ -5,7 +5,7 @@ import { createFsGuard, type EmscriptenFs } from '../runtime/fsGuard.js';
 import { createPackageLoader } from '../runtime/packages.js';
 import { installMemoryCap } from '../runtime/memoryCap.js';
 import { loadRuntime } from '../runtime/pyodide.js';
-import { hardenRealm } from '../runtime/sandbox.js';
+import { hardenRealm, meterBufferConversions } from '../runtime/sandbox.js';
 import type { ExecuteTask, ExecutionOutcome, WorkerData, WorkerTask } from './messages.js';
 import { MOUNT_POINT, WORKDIR } from './messages.js';
 
@@ -40,7 +40,7 @@ async function start(): Promise<(task: WorkerTask) => Promise<ExecutionOutcome |
   const guard = createFsGuard(FS);
   hardenRealm(py, { network: data.network, fetch: realFetch });
   // After hardening, so the harness takes the hardened interpreter as its clean state.
-  const executor: Executor = createExecutor(py, data.harnessSource, cap, guard, {
+  const executor: Executor = createExecutor(py, data.harnessSource, cap, guard, meterBufferConversions(py), {
     maxMemoryBytes: data.maxMemoryMb * MIB,
     recycleGrowthBytes: data.recycleGrowthMb * MIB,
     workdir: WORKDIR,

@@ -5,6 +5,7 @@ import { CappedOutput } from './capture.js';
 import { CONTROL, STOP_REASON, TASK_STATE } from './control.js';
 import { emptyDirectory, type EmscriptenFs, type FsGuard } from './fsGuard.js';
 import type { MemoryCap } from './memoryCap.js';
+import type { BufferMeter } from './sandbox.js';
 
 /**
  * Runs one piece of code in this worker's warm interpreter and returns what happened as a value.
@@ -80,6 +81,7 @@ export function createExecutor(
   harnessSource: string,
   cap: MemoryCap,
   guard: FsGuard,
+  meter: BufferMeter,
   options: ExecutorOptions,
 ): Executor {
   const FS = py.FS as unknown as EmscriptenFs;
@@ -206,6 +208,7 @@ export function createExecutor(
     const startBytes = heap();
     cap.setLimit(baselineBytes + options.maxMemoryBytes);
     cap.resetCounters();
+    meter.reset(options.maxMemoryBytes);
 
     Atomics.store(request.control, CONTROL.STATE, TASK_STATE.RUNNING);
     Atomics.notify(request.control, CONTROL.STATE);
@@ -281,7 +284,13 @@ export function createExecutor(
       memory: { wasmMb: round(endBytes / MIB), grewMb: round((endBytes - startBytes) / MIB) },
       retire,
     };
-    const classified = classify({ described, thrown, reason, memoryDenied: cap.denied > 0, quota: guard.quotaExceeded });
+    const classified = classify({
+      described,
+      thrown,
+      reason,
+      memoryDenied: cap.denied > 0 || meter.exceeded,
+      quota: guard.quotaExceeded,
+    });
     Object.assign(outcome, classified);
     if (classified.fatal) outcome.retire = classified.fatal;
     delete (outcome as { fatal?: unknown }).fatal;
@@ -315,6 +324,9 @@ export function createExecutor(
       return { ok: false, error: { code: 'EXECUTION_TIMEOUT', message: 'Execution timed out' } };
     }
     if (described) {
+      if (meter.exceeded) {
+        return { ok: false, error: memoryError('The code copied more data to JavaScript than the memory limit allows', described) };
+      }
       if (type === 'MemoryError' || (input.memoryDenied && /Error$/.test(type))) {
         return { ok: false, error: memoryError('Python ran out of memory', described) };
       }

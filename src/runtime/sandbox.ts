@@ -26,6 +26,52 @@ const REMOVED_GLOBALS = [
   'localStorage', 'sessionStorage', 'Storage', 'importScripts', 'postMessage', 'close',
 ];
 
+/**
+ * JavaScript memory Python can make outside both caps: `pyodide.ffi.to_js(bytes)` copies into a new
+ * ArrayBuffer, which is neither WebAssembly memory nor counted by the JavaScript heap limit (V8
+ * keeps ArrayBuffer contents outside its heap). Every such copy goes through one Pyodide function,
+ * so it is metered there, per run; past the budget the conversion fails.
+ */
+export type BufferMeter = {
+  /** Start a run with this many bytes of copies allowed. */
+  reset(budgetBytes: number): void;
+  readonly exceeded: boolean;
+};
+
+export function meterBufferConversions(py: PyodideAPI): BufferMeter {
+  const module = (py as unknown as { _module: Record<string, unknown> })._module;
+  const convert = module._python2js_buffer_recursive as (...args: unknown[]) => unknown;
+  let budget = Infinity;
+  let used = 0;
+  let exceeded = false;
+  const size = (value: unknown, depth = 0): number => {
+    if (ArrayBuffer.isView(value)) return value.byteLength;
+    if (Array.isArray(value) && depth < 32) return value.reduce((n: number, v) => n + size(v, depth + 1), 0);
+    return 0;
+  };
+  module._python2js_buffer_recursive = function metered(this: unknown, ...args: unknown[]) {
+    const out = convert.apply(this, args);
+    if (args[1] === 0) {
+      used += size(out);
+      if (used > budget) {
+        exceeded = true;
+        throw new RangeError(`memory limit: the code copied more than ${budget} bytes to JavaScript`);
+      }
+    }
+    return out;
+  };
+  return {
+    reset(budgetBytes) {
+      budget = budgetBytes;
+      used = 0;
+      exceeded = false;
+    },
+    get exceeded() {
+      return exceeded;
+    },
+  };
+}
+
 export type HardenOptions = {
   network?: NetworkPolicy | undefined;
   /** The real `fetch`, captured before it is removed, for the network opt-in. */
@@ -105,6 +151,7 @@ export function hardenRealm(py: PyodideAPI, options: HardenOptions = {}): void {
  * taming Hardened JavaScript uses); the prototype itself stays unchanged.
  */
 function freezeIntrinsics(): void {
+  hideBufferConstructors();
   const tamed: object[] = [
     Object.prototype, Function.prototype, Array.prototype, Promise.prototype, Error.prototype,
     ...[AggregateError, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError].map((e) => e.prototype),
@@ -148,6 +195,30 @@ function freezeIntrinsics(): void {
     }
   }
   Object.preventExtensions(Error);
+}
+
+/**
+ * The one way left to allocate unmetered memory is a buffer constructor reached from a buffer
+ * Python already holds (`to_js(b'x').buffer.constructor.new(2**31)`), or growing one
+ * (`buffer.transfer(2**32)`). So `constructor` on their prototypes becomes a plain record of the
+ * name, which Pyodide reads to tell buffer types apart; it cannot be called, and species lookups
+ * (slice, subarray) fall back to the default constructor when it has no Symbol.species.
+ */
+function hideBufferConstructors(): void {
+  const typedArray = Object.getPrototypeOf(Uint8Array) as { prototype: object };
+  const prototypes = [
+    ArrayBuffer.prototype, SharedArrayBuffer.prototype, DataView.prototype, typedArray.prototype,
+    ...[Uint8Array, Int8Array, Uint16Array, Int16Array, Uint32Array, Int32Array, Float32Array, Float64Array,
+      Uint8ClampedArray, BigUint64Array, BigInt64Array].map((c) => c.prototype),
+  ];
+  for (const proto of prototypes) {
+    const name = (proto as { constructor: { name: string } }).constructor.name;
+    const record = Object.freeze(Object.assign(Object.create(null) as object, { name }));
+    Object.defineProperty(proto, 'constructor', { value: record, writable: false, configurable: false, enumerable: false });
+  }
+  for (const name of ['transfer', 'transferToFixedLength']) {
+    if (name in ArrayBuffer.prototype) delete (ArrayBuffer.prototype as unknown as Record<string, unknown>)[name];
+  }
 }
 
 function tameOverrides(proto: object): void {
