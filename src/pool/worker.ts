@@ -37,7 +37,7 @@ async function start(): Promise<(task: WorkerTask) => Promise<ExecutionOutcome |
     py.mountNodeFS(MOUNT_POINT, data.mount.hostDir);
     if (data.mount.mode === 'rw') writableRoots.push(MOUNT_POINT);
   }
-  const guard = createFsGuard(FS);
+  const guard = createFsGuard(FS, { hostRoots: data.mount ? [MOUNT_POINT] : [] });
   hardenRealm(py, { network: data.network, fetch: realFetch });
   // After hardening, so the harness takes the hardened interpreter as its clean state.
   const executor: Executor = createExecutor(py, data.harnessSource, cap, guard, meterBufferConversions(py), {

@@ -50,9 +50,17 @@ export type FsGuard = {
 };
 
 const EROFS = 69;
+const EPERM = 63;
 const ENOSPC = 51;
 
-export function createFsGuard(FS: EmscriptenFs): FsGuard {
+export type FsGuardOptions = {
+  /** Directories that are the host's own files (a mount): no symlinks may be made there, since
+   * the host would follow a link to anywhere, outside the sandbox's view. */
+  hostRoots?: readonly string[];
+};
+
+export function createFsGuard(FS: EmscriptenFs, options: FsGuardOptions = {}): FsGuard {
+  const hostRoots = (options.hostRoots ?? []).map((r) => posix.resolve(r));
   let active = false;
   let roots: readonly string[] = [];
   let quota = Infinity;
@@ -135,7 +143,12 @@ export function createFsGuard(FS: EmscriptenFs): FsGuard {
     const pathArg = name === 'symlink' ? 1 : 0;
     wrap(name, (...args: unknown[]) => {
       const p = args[pathArg];
-      if (typeof p === 'string') check(name === 'symlink' || name === 'unlink' || name === 'rmdir' ? parentOf(p) : p);
+      if (typeof p !== 'string') return;
+      const where = name === 'symlink' || name === 'unlink' || name === 'rmdir' ? parentOf(p) : p;
+      check(where);
+      if (active && name === 'symlink' && hostRoots.some((r) => where === r || where.startsWith(`${r}/`))) {
+        throw new FS.ErrnoError(EPERM);
+      }
     });
   }
   wrap('rename', (from: string, to: string) => {

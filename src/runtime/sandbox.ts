@@ -213,7 +213,8 @@ function hideBufferConstructors(): void {
   ];
   for (const proto of prototypes) {
     const name = (proto as { constructor: { name: string } }).constructor.name;
-    const record = Object.freeze(Object.assign(Object.create(null) as object, { name }));
+    // Node's web streams read constructor.prototype of a view; the prototype is reachable anyway.
+    const record = Object.freeze(Object.assign(Object.create(null) as object, { name, prototype: proto }));
     Object.defineProperty(proto, 'constructor', { value: record, writable: false, configurable: false, enumerable: false });
   }
   for (const name of ['transfer', 'transferToFixedLength']) {
