@@ -103,6 +103,12 @@ export const ConfigSchema = z.object({
   NETWORK_ALLOWED_HOSTS: listVar(),
   MOUNT_HOST_DIR: absolutePathVar(),
   MOUNT_MODE: enumVar(['ro', 'rw'] as const, 'ro'),
+  MCP_TRANSPORT: enumVar(['stdio', 'http'] as const, 'stdio'),
+  HTTP_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  HTTP_PORT: intVar({ min: 0, max: 65_535, default: 3000 }),
+  HTTP_ALLOWED_HOSTS: listVar(),
+  HTTP_MAX_BODY_BYTES: intVar({ min: 1024, max: 256 * MIB, default: 4 * MIB }),
+  MCP_AUTH_TOKEN: z.string().trim().min(16, { error: 'must be at least 16 characters' }).optional(),
 });
 
 export type ConfigInput = z.input<typeof ConfigSchema>;
@@ -128,6 +134,12 @@ export type Config = Readonly<{
   networkAllowedHosts: readonly string[];
   mountHostDir: string | undefined;
   mountMode: 'ro' | 'rw';
+  transport: 'stdio' | 'http';
+  httpHost: string;
+  httpPort: number;
+  httpAllowedHosts: readonly string[];
+  httpMaxBodyBytes: number;
+  authToken: string | undefined;
 }>;
 
 /** The variables ConfigSchema reads, in declaration order (README's table follows it). */
@@ -140,16 +152,38 @@ export class ConfigError extends Error {
   }
 }
 
+/** Command-line options, each the same as a setting: `--http`, `--port N`, `--host H`. */
+const FLAGS: Record<string, { variable: keyof ConfigInput; value?: string }> = {
+  '--http': { variable: 'MCP_TRANSPORT', value: 'http' },
+  '--stdio': { variable: 'MCP_TRANSPORT', value: 'stdio' },
+  '--port': { variable: 'HTTP_PORT' },
+  '--host': { variable: 'HTTP_HOST' },
+};
+
 /**
  * Parse and validate the settings. Empty strings count as unset (MCP client configs often carry
- * `"X": ""`). Throws ConfigError naming every bad variable, its rule and the value received.
+ * `"X": ""`); command-line options override the environment. Throws ConfigError naming every bad
+ * variable, its rule and the value received.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly string[] = []): Config {
   const raw: Record<string, string> = {};
   for (const key of CONFIG_VARIABLES) {
     const value = env[key];
     if (value !== undefined && value.trim() !== '') raw[key] = value;
   }
+  const problems: string[] = [];
+  for (let i = 0; i < argv.length; i += 1) {
+    const [name, inline] = (argv[i] as string).split(/=(.*)/s, 2) as [string, string | undefined];
+    const flag = FLAGS[name];
+    if (!flag) {
+      problems.push(`${name} is not an option (options: ${Object.keys(FLAGS).join(', ')})`);
+      continue;
+    }
+    const value = flag.value ?? inline ?? argv[(i += 1)];
+    if (value === undefined) problems.push(`${name} needs a value`);
+    else raw[flag.variable] = value;
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
@@ -179,12 +213,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     networkAllowedHosts: Object.freeze(v.NETWORK_ALLOWED_HOSTS.map((h) => h.toLowerCase())),
     mountHostDir: v.MOUNT_HOST_DIR,
     mountMode: v.MOUNT_MODE,
+    transport: v.MCP_TRANSPORT,
+    httpHost: v.HTTP_HOST,
+    httpPort: v.HTTP_PORT,
+    httpAllowedHosts: Object.freeze(v.HTTP_ALLOWED_HOSTS.map((h) => h.toLowerCase())),
+    httpMaxBodyBytes: v.HTTP_MAX_BODY_BYTES,
+    authToken: v.MCP_AUTH_TOKEN,
   });
 }
 
-/** The settings as health_check shows them: everything, since nothing here is secret. */
+/** The settings as health_check shows them; the bearer token only as whether there is one. */
 export function describeConfig(config: Config): Record<string, unknown> {
-  return { ...config };
+  const { authToken, ...rest } = config;
+  return { ...rest, authToken: authToken ? '(set)' : '(none)' };
 }
 
 /** What lives where in PACKAGE_CACHE_DIR. */

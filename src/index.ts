@@ -9,6 +9,7 @@ import { createPackageManager } from './packages/packageManager.js';
 import { resolvePackageSource } from './packages/packageSource.js';
 import { createExecutorPool, type ExecutorPool } from './pool/executorPool.js';
 import { loadOrMakeSnapshot } from './pool/snapshot.js';
+import { startHttpServer } from './server/http.js';
 import { createServer } from './server/server.js';
 import { runtimeInfo } from './versions.js';
 
@@ -34,8 +35,9 @@ async function main(config: Config): Promise<void> {
     packages: () => packages.records(),
     packagesReady: packages.ready(),
   });
-  const { server, close } = createServer({ config, logger, pool, metrics, runtime, packageManager: packages });
+  const serverDeps = { config, logger, pool, metrics, runtime, packageManager: packages };
 
+  const closers: (() => Promise<void>)[] = [];
   let stopping = false;
   const shutdown = async (why: string) => {
     if (stopping) return;
@@ -44,7 +46,7 @@ async function main(config: Config): Promise<void> {
     const force = setTimeout(() => process.exit(0), 5000);
     force.unref();
     try {
-      await close();
+      for (const close of closers) await close();
       await packages.close();
       await pool?.close();
     } finally {
@@ -53,10 +55,23 @@ async function main(config: Config): Promise<void> {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.stdin.on('end', () => void shutdown('stdin closed'));
-  process.stdin.on('close', () => void shutdown('stdin closed'));
 
-  await server.connect(new StdioServerTransport());
+  if (config.transport === 'http') {
+    const http = await startHttpServer({
+      config,
+      logger,
+      newServer: () => createServer(serverDeps),
+      health: () => ({ version: runtime.version, ...pool?.stats() }),
+    });
+    closers.push(http.close);
+    logger.info({ url: http.url, port: http.port, auth: Boolean(config.authToken) }, 'listening');
+  } else {
+    const { server, close } = createServer(serverDeps);
+    closers.push(close);
+    process.stdin.on('end', () => void shutdown('stdin closed'));
+    process.stdin.on('close', () => void shutdown('stdin closed'));
+    await server.connect(new StdioServerTransport());
+  }
   void pool.ready().then(
     () => logger.info({ ms: Math.round(performance.now()) }, 'ready'),
     (error: unknown) => logger.error({ error: String(error) }, 'start-up failed'),
@@ -65,7 +80,7 @@ async function main(config: Config): Promise<void> {
 
 let config: Config;
 try {
-  config = loadConfig();
+  config = loadConfig(process.env, process.argv.slice(2));
 } catch (error) {
   if (error instanceof ConfigError) {
     process.stderr.write(`mcp-python-executor: ${error.message}\n`);

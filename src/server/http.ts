@@ -1,0 +1,125 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../logging.js';
+
+/**
+ * MCP over streamable HTTP at /mcp, stateless: every POST gets a new McpServer and transport, and
+ * all of them share the one worker pool. No client state stays in the process, so any number of
+ * replicas can sit behind an ordinary load balancer. /healthz answers the balancer's checks.
+ *
+ * Guards, in order: the Host header (and Origin, when sent) must name an allowed host, against
+ * DNS rebinding; the bearer token, if MCP_AUTH_TOKEN is set, compared in constant time; the body
+ * size, capped by the transport (413).
+ */
+
+export type HttpDeps = {
+  config: Config;
+  logger: Logger;
+  newServer: () => { server: McpServer; close: () => Promise<void> };
+  /** What /healthz reports. */
+  health: () => Record<string, unknown>;
+};
+
+export type HttpServer = { url: string; port: number; close: () => Promise<void> };
+
+const LOOPBACK = ['localhost', '127.0.0.1', '[::1]', '::1'];
+
+export async function startHttpServer(deps: HttpDeps): Promise<HttpServer> {
+  const { config, logger } = deps;
+  const wildcard = ['0.0.0.0', '::', '[::]'].includes(config.httpHost);
+  const allowed = new Set([...LOOPBACK, ...(wildcard ? [] : [config.httpHost.toLowerCase()]), ...config.httpAllowedHosts]);
+  const token = config.authToken ? digest(config.authToken) : undefined;
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      logger.error({ error: String(error) }, 'http request failed');
+      if (!res.headersSent) send(res, 500, { error: 'internal error' });
+      else res.end();
+    });
+  });
+  // An execution may run for as long as EXECUTION_TIMEOUT_MS allows (progress keeps clients waiting).
+  server.requestTimeout = 0;
+  server.keepAliveTimeout = 65_000;
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path === '/healthz') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'use GET' }, { allow: 'GET, HEAD' });
+      return send(res, 200, { status: 'ok', ...deps.health() });
+    }
+    if (path !== '/mcp') return send(res, 404, { error: 'not found; the MCP endpoint is /mcp' });
+
+    const host = hostnameOf(req.headers.host);
+    if (!host || !allowed.has(host)) {
+      return sendRpcError(res, 403, `Host '${req.headers.host ?? ''}' is not allowed (HTTP_ALLOWED_HOSTS)`);
+    }
+    const origin = req.headers.origin;
+    if (origin && origin !== 'null' && !allowed.has(hostnameOf(new URL(origin).host) ?? '')) {
+      return sendRpcError(res, 403, `Origin '${origin}' is not allowed (HTTP_ALLOWED_HOSTS)`);
+    }
+    if (token && !authorized(req.headers.authorization, token)) {
+      return sendRpcError(res, 401, 'Missing or wrong bearer token (MCP_AUTH_TOKEN)', { 'www-authenticate': 'Bearer' });
+    }
+    if (req.method !== 'POST') {
+      return sendRpcError(res, 405, 'This server is stateless: send each request as a POST', { allow: 'POST' });
+    }
+
+    const { server: mcp, close } = deps.newServer();
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      maxRequestBodySize: config.httpMaxBodyBytes,
+    });
+    res.on('close', () => {
+      void transport.close();
+      void close();
+    });
+    await mcp.connect(transport);
+    await transport.handleRequest(req, res);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.httpPort, config.httpHost, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const shownHost = config.httpHost.includes(':') ? `[${config.httpHost}]` : config.httpHost;
+  return {
+    url: `http://${shownHost}:${port}/mcp`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 2000).unref();
+      }),
+  };
+}
+
+function hostnameOf(hostHeader: string | undefined): string | undefined {
+  if (!hostHeader) return undefined;
+  try {
+    return new URL(`http://${hostHeader}`).hostname.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/** Constant time: both sides are hashed to the same length first. */
+function authorized(header: string | undefined, token: Buffer): boolean {
+  const match = /^Bearer\s+(.+)$/i.exec(header ?? '');
+  return timingSafeEqual(digest(match?.[1]?.trim() ?? ''), token) && match !== null;
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+}
+
+function sendRpcError(res: http.ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+  send(res, status, { jsonrpc: '2.0', error: { code: -32000, message }, id: null }, headers);
+}
