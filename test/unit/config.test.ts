@@ -41,11 +41,18 @@ describe('loadConfig defaults', () => {
       preinstalledPackages: [],
       packageCacheDir: defaultCacheDir({ HOME: '/home/tester' }),
       pyodideDistDir: undefined,
+      pyodideDistUrl: undefined,
       packageIndexUrl: 'https://pypi.org/simple/',
       allowNetwork: false,
       networkAllowedHosts: [],
       mountHostDir: undefined,
       mountMode: 'ro',
+      transport: 'stdio',
+      httpHost: '127.0.0.1',
+      httpPort: 3000,
+      httpAllowedHosts: [],
+      httpMaxBodyBytes: 4 * 1024 * 1024,
+      authToken: undefined,
     });
   });
 
@@ -279,9 +286,28 @@ describe('describeConfig', () => {
   it('shows every setting as a plain copy', () => {
     const config = load({ MAX_MEMORY_MB: '256' });
     const described = describeConfig(config);
-    expect(described).toEqual({ ...config });
+    expect(described).toEqual({ ...config, authToken: '(none)' });
     expect(described).not.toBe(config);
     expect(Object.isFrozen(described)).toBe(false);
+  });
+
+  it('never shows the bearer token, only whether there is one', () => {
+    const described = describeConfig(load({ MCP_AUTH_TOKEN: 'correct-horse-battery-staple' }));
+    expect(described.authToken).toBe('(set)');
+    expect(JSON.stringify(described)).not.toContain('correct-horse');
+  });
+
+  it('takes --http, --port and --host from the command line, over the environment', () => {
+    const config = loadConfig({ HOME: '/home/tester', HTTP_PORT: '1234' }, ['--http', '--port', '8080', '--host=0.0.0.0']);
+    expect([config.transport, config.httpPort, config.httpHost]).toEqual(['http', 8080, '0.0.0.0']);
+  });
+
+  it('names an unknown command-line option and one missing its value', () => {
+    expect(() => loadConfig({ HOME: '/home/tester' }, ['--verbose', '--port'])).toThrowErrorMatchingInlineSnapshot(`
+      [ConfigError: Invalid configuration:
+        - --verbose is not an option (options: --http, --stdio, --port, --host)
+        - --port needs a value]
+    `);
   });
 });
 
