@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { Config } from '../config.js';
 import type { PackageSource } from '../runtime/pyodide.js';
@@ -15,6 +16,7 @@ import {
   requestStop,
   type ExecuteTask,
   type ExecutionOutcome,
+  type OutputMessage,
   type PackageRecord,
   type WorkerData,
   type WorkerTask,
@@ -43,6 +45,8 @@ export type ExecuteRequest = {
   timeoutMs: number;
   signal?: AbortSignal | undefined;
   executionId?: string;
+  /** Live output while the code runs; setting it opens a channel to the worker for this run. */
+  onOutput?: ((batch: OutputMessage) => void) | undefined;
 };
 
 /** A run's outcome as the pool reports it; `elapsedMs` is measured here, from start to answer. */
@@ -247,6 +251,18 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
       }
     });
 
+    const channel = request.onOutput ? new MessageChannel() : undefined;
+    let lastBatch: Promise<void> = Promise.resolve();
+    if (channel && request.onOutput) {
+      const listener = request.onOutput;
+      let received: () => void = () => {};
+      // Two ports keep no common order: the result may overtake the last batch of output.
+      lastBatch = Promise.race([new Promise<void>((r) => (received = r)), new Promise<void>((r) => setTimeout(r, 250).unref())]);
+      channel.port1.on('message', (batch: OutputMessage) => {
+        listener(batch);
+        if (batch.final) received();
+      });
+    }
     const task: ExecuteTask = {
       kind: 'execute',
       executionId: request.executionId ?? randomUUID(),
@@ -256,10 +272,13 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
       maxOutputBytes: config.maxOutputBytes,
       control: control.buffer as SharedArrayBuffer,
       packages: deps.packages(),
+      outputPort: channel?.port2,
     };
 
     try {
-      const outcome = (await piscina.run(task, { signal: abort.signal })) as ExecutionOutcome;
+      const transferList = channel ? [channel.port2] : [];
+      const outcome = (await piscina.run(task, { signal: abort.signal, transferList })) as ExecutionOutcome;
+      await lastBatch;
       finished = true;
       const { worker, ...rest } = outcome;
       if (rest.retire) retireWorker(worker.threadId, rest.retire);
@@ -286,6 +305,7 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
       return handleRejection(error, elapsedMs, queuedMs);
     } finally {
       finished = true;
+      channel?.port1.close();
       leaveQueue();
       clearTimers();
       request.signal?.removeEventListener('abort', onCancel);

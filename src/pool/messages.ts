@@ -1,3 +1,4 @@
+import type { MessagePort } from 'node:worker_threads';
 import type { RunOutcome } from '../runtime/execute.js';
 import type { PackageRecord } from '../runtime/packages.js';
 import type { PackageSource } from '../runtime/pyodide.js';
@@ -22,7 +23,13 @@ export type ExecuteTask = {
   control: SharedArrayBuffer;
   /** Every package installed so far, in install order; a worker installs those it lacks first. */
   packages: PackageRecord[];
+  /** Where the worker streams output while the code runs (only when someone listens). */
+  outputPort?: MessagePort | undefined;
 };
+
+/** A batch of live output, posted at most every OUTPUT_FLUSH_MS while code runs. */
+export type OutputMessage = { stdout: string; stderr: string; stdoutBytes: number; stderrBytes: number; final: boolean };
+export const OUTPUT_FLUSH_MS = 100;
 
 /** Start (or bring up to date) a worker without running anything. */
 export type PingTask = { kind: 'ping'; packages: PackageRecord[] };

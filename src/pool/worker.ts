@@ -1,4 +1,4 @@
-import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { parentPort, threadId, workerData, type MessagePort } from 'node:worker_threads';
 import { routeConsoleToParent } from '../runtime/console.js';
 import { createExecutor, type Executor } from '../runtime/execute.js';
 import { createFsGuard, type EmscriptenFs } from '../runtime/fsGuard.js';
@@ -7,7 +7,7 @@ import { installMemoryCap } from '../runtime/memoryCap.js';
 import { loadRuntime } from '../runtime/pyodide.js';
 import { hardenRealm, meterBufferConversions } from '../runtime/sandbox.js';
 import type { ExecuteTask, ExecutionOutcome, WorkerData, WorkerTask } from './messages.js';
-import { MOUNT_POINT, WORKDIR } from './messages.js';
+import { MOUNT_POINT, OUTPUT_FLUSH_MS, WORKDIR, type OutputMessage } from './messages.js';
 
 /**
  * Piscina's entry: loads one warm, hardened Pyodide and serves tasks with it. It never writes to
@@ -98,13 +98,45 @@ async function start(): Promise<(task: WorkerTask) => Promise<ExecutionOutcome |
 }
 
 async function execute(executor: Executor, task: ExecuteTask) {
-  return executor.run({
-    code: task.code,
-    stdin: task.stdin,
-    timeoutMs: task.timeoutMs,
-    maxOutputBytes: task.maxOutputBytes,
-    control: new Int32Array(task.control),
-  });
+  const stream = task.outputPort ? createOutputStream(task.outputPort) : undefined;
+  try {
+    return await executor.run({
+      code: task.code,
+      stdin: task.stdin,
+      timeoutMs: task.timeoutMs,
+      maxOutputBytes: task.maxOutputBytes,
+      control: new Int32Array(task.control),
+      onOutput: stream?.write,
+    });
+  } finally {
+    stream?.close();
+  }
+}
+
+/**
+ * Batches live output for the pool. Python may be running synchronously, so no timer can fire:
+ * each write decides whether the batch is old enough to send.
+ */
+function createOutputStream(port: MessagePort) {
+  const batch: OutputMessage = { stdout: '', stderr: '', stdoutBytes: 0, stderrBytes: 0, final: false };
+  let last = performance.now();
+  const flush = (final: boolean) => {
+    port.postMessage({ ...batch, final } satisfies OutputMessage);
+    batch.stdout = '';
+    batch.stderr = '';
+    last = performance.now();
+  };
+  return {
+    write(stream: 'stdout' | 'stderr', text: string, total: number) {
+      batch[stream] += text;
+      batch[stream === 'stdout' ? 'stdoutBytes' : 'stderrBytes'] = total;
+      if (performance.now() - last >= OUTPUT_FLUSH_MS || batch.stdout.length + batch.stderr.length > 65_536) flush(false);
+    },
+    close() {
+      flush(true);
+      port.close();
+    },
+  };
 }
 
 /**

@@ -7,11 +7,12 @@ export class CappedOutput {
   readonly #chunks: string[] = [];
   #kept = 0;
   #total = 0;
-  readonly #listener: ((text: string) => void) | undefined;
+  readonly #listener: ((text: string, totalBytes: number) => void) | undefined;
 
+  /** `listener` hears every write: the text kept ('' past the cap) and the total so far. */
   constructor(
     private readonly maxBytes: number,
-    listener?: (text: string) => void,
+    listener?: (text: string, totalBytes: number) => void,
   ) {
     this.#listener = listener;
   }
@@ -21,13 +22,14 @@ export class CappedOutput {
     const length = bytes.length;
     this.#total += length;
     const room = this.maxBytes - this.#kept;
+    let text = '';
     if (room > 0) {
       const part = length <= room ? bytes : bytes.subarray(0, room);
       this.#kept += part.length;
-      const text = this.#decoder.decode(part, { stream: true });
+      text = this.#decoder.decode(part, { stream: true });
       this.#chunks.push(text);
-      if (this.#listener && text) this.#listener(text);
     }
+    this.#listener?.(text, this.#total);
     return length;
   };
 

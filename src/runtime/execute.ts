@@ -20,6 +20,8 @@ export type RunRequest = {
   timeoutMs: number;
   maxOutputBytes: number;
   control: Int32Array;
+  /** Hears output as it is printed (text kept so far, byte totals), for live streaming. */
+  onOutput?: (stream: 'stdout' | 'stderr', text: string, totalBytes: number) => void;
 };
 
 export type StreamOutcome = { text: string; bytes: number; truncated: boolean };
@@ -198,8 +200,10 @@ export function createExecutor(
 
   async function run(request: RunRequest): Promise<RunOutcome> {
     control = request.control;
-    const stdout = new CappedOutput(request.maxOutputBytes);
-    const stderr = new CappedOutput(request.maxOutputBytes);
+    const listen = (stream: 'stdout' | 'stderr') =>
+      request.onOutput ? (text: string, total: number) => request.onOutput?.(stream, text, total) : undefined;
+    const stdout = new CappedOutput(request.maxOutputBytes, listen('stdout'));
+    const stderr = new CappedOutput(request.maxOutputBytes, listen('stderr'));
     py.setStdout({ write: stdout.write, isatty: false });
     py.setStderr({ write: stderr.write, isatty: false });
     const lines = [...request.stdin];

@@ -1,10 +1,12 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { SetLevelRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { ClientSession } from './liveOutput.js';
 import { registerTools, type ToolDeps } from './tools/index.js';
 
 export const SERVER_NAME = 'mcp-python-executor';
 
 /** An MCP server with the three tools; one per connection (the SDK binds a server to one transport). */
-export function createServer(deps: ToolDeps): { server: McpServer; close: () => Promise<void> } {
+export function createServer(deps: Omit<ToolDeps, 'session'>): { server: McpServer; close: () => Promise<void> } {
   const server = new McpServer(
     { name: SERVER_NAME, title: 'Python executor (Pyodide)', version: deps.runtime.version },
     {
@@ -13,6 +15,12 @@ export function createServer(deps: ToolDeps): { server: McpServer; close: () => 
         'Runs Python 3 in a sandbox (Pyodide/WebAssembly). Use execute_python for code; install_packages to add packages first; health_check for status.',
     },
   );
-  registerTools(server, deps);
+  // The level a client sets decides whether execute_python streams output as log messages.
+  const session: ClientSession = { logLevel: undefined };
+  server.server.setRequestHandler(SetLevelRequestSchema, async (request) => {
+    session.logLevel = request.params.level;
+    return {};
+  });
+  registerTools(server, { ...deps, session });
   return { server, close: () => server.close() };
 }

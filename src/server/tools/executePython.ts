@@ -5,10 +5,11 @@ import { toExecutorError, type ErrorInfo } from '../../errors.js';
 import type { Logger } from '../../logging.js';
 import type { Metrics } from '../../metrics.js';
 import type { ExecutorPool, PoolResult } from '../../pool/executorPool.js';
+import { startLiveOutput, type ClientSession } from '../liveOutput.js';
 import type { ToolDefinition } from '../toolDefinition.js';
 import { BaseResultShape, errorHeadline, toToolResult } from '../toolResult.js';
 
-export type ExecuteDeps = { config: Config; pool: ExecutorPool; metrics: Metrics; logger: Logger };
+export type ExecuteDeps = { config: Config; pool: ExecutorPool; metrics: Metrics; logger: Logger; session: ClientSession };
 
 const byteLength = (s: string) => Buffer.byteLength(s, 'utf8');
 
@@ -96,8 +97,16 @@ export function createExecutePythonTool(deps: ExecuteDeps) {
       log.info({ codeBytes: byteLength(args.code), stdinLines: args.inputData?.length ?? 0, timeoutMs }, 'execution started');
       log.debug({ code: args.code }, 'execution code');
       let outcome: PoolResult;
+      const live = startLiveOutput(extra, deps.session);
       try {
-        outcome = await pool.run({ code: args.code, stdin: args.inputData ?? [], timeoutMs, signal: extra.signal, executionId });
+        outcome = await pool.run({
+          code: args.code,
+          stdin: args.inputData ?? [],
+          timeoutMs,
+          signal: extra.signal,
+          executionId,
+          onOutput: live.onOutput,
+        });
       } catch (error) {
         const e = toExecutorError(error);
         if (e.details?.reason === 'QUEUE_FULL') metrics.recordQueueRejection();
@@ -105,6 +114,8 @@ export function createExecutePythonTool(deps: ExecuteDeps) {
         log.info({ outcome: e.code, reason: e.details?.reason }, 'execution refused');
         if (e.code === 'INTERNAL_ERROR' && e.details?.reason !== 'QUEUE_FULL') log.error({ error: String(e.cause ?? e) }, 'execution failed');
         return failure(e.toInfo(), empty(executionId));
+      } finally {
+        await live.stop();
       }
       if ('cancelled' in outcome && outcome.cancelled) {
         metrics.recordCancelled();
