@@ -61,6 +61,7 @@ describe('output as log messages', () => {
   it('are not sent until the client sets a log level', async () => {
     logs.length = 0;
     await server.run("print('quiet')");
+    await server.call('health_check'); // anything sent for the run is handled before this answer
     expect(logs).toEqual([]);
   });
 

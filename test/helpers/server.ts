@@ -85,3 +85,61 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     close: () => client.close(),
   };
 }
+
+export type HttpTestServer = {
+  url: string;
+  port: number;
+  pid: number;
+  stderr(): string;
+  /** A connected SDK client over streamable HTTP (each call is one stateless POST). */
+  connect(headers?: Record<string, string>): Promise<Client>;
+  kill(signal?: NodeJS.Signals): void;
+  exited: Promise<number | null>;
+  close(): Promise<void>;
+};
+
+/** Start the built server with --http on a free port and wait until it listens. */
+export async function startHttpServer(env: Record<string, string> = {}, args: string[] = []): Promise<HttpTestServer> {
+  const { spawn } = await import('node:child_process');
+  const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
+  const child = spawn(process.execPath, [SERVER_ENTRY, '--http', ...args], {
+    env: serverEnv({ HTTP_PORT: '0', ...env }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.resume();
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const listening = await new Promise<{ url: string; port: number }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not listen:\n${stderr}`)), 60_000);
+    const check = () => {
+      const line = stderr.split('\n').find((l) => l.includes('"message":"listening"'));
+      if (line) {
+        clearTimeout(timer);
+        const { context } = JSON.parse(line) as { context: { url: string; port: number } };
+        resolve(context);
+      }
+    };
+    child.stderr.on('data', check);
+    void exited.then(() => reject(new Error(`server exited:\n${stderr}`)));
+  });
+  const clients: Client[] = [];
+  return {
+    ...listening,
+    pid: child.pid ?? 0,
+    stderr: () => stderr,
+    async connect(headers = {}) {
+      const client = new Client({ name: 'mcp-python-executor-tests', version: '1.0.0' });
+      await client.connect(new StreamableHTTPClientTransport(new URL(listening.url), { requestInit: { headers } }));
+      clients.push(client);
+      return client;
+    },
+    kill: (signal = 'SIGTERM') => child.kill(signal),
+    exited,
+    async close() {
+      await Promise.all(clients.map((c) => c.close().catch(() => {})));
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

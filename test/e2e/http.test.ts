@@ -1,0 +1,127 @@
+import http from 'node:http';
+import type { Progress } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHttpServer, type HttpTestServer } from '../helpers/server.js';
+
+const initialize = {
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+};
+
+async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+describe('streamable HTTP', () => {
+  let server: HttpTestServer;
+  beforeAll(async () => {
+    server = await startHttpServer({ HTTP_MAX_BODY_BYTES: '65536', MAX_CONCURRENT_EXECUTIONS: '2' });
+  });
+  afterAll(() => server?.close());
+
+  it('binds 127.0.0.1 and serves /mcp', () => {
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+  });
+
+  it('runs Python for an SDK client, statelessly, across many requests', async () => {
+    const client = await server.connect();
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name).sort()).toEqual(['execute_python', 'health_check', 'install_packages']);
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => client.callTool({ name: 'execute_python', arguments: { code: `${i} * 2` } })),
+    );
+    expect(results.map((r) => (r.structuredContent as { result: string }).result)).toEqual(['0', '2', '4', '6', '8', '10', '12', '14']);
+    expect(server.stderr()).not.toMatch(/mcp-session-id/);
+  });
+
+  it('sends progress on the request stream', async () => {
+    const client = await server.connect();
+    const seen: Progress[] = [];
+    await client.callTool(
+      { name: 'execute_python', arguments: { code: 'import time\ntime.sleep(4.5)' } },
+      undefined,
+      { onprogress: (p) => seen.push(p), timeout: 60_000 },
+    );
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('answers /healthz for load balancers', async () => {
+    const response = await fetch(`http://127.0.0.1:${server.port}/healthz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ status: 'ok', maxWorkers: 2, queued: 0 });
+  });
+
+  it('refuses a foreign Host header (DNS rebinding)', async () => {
+    // fetch() will not send a Host header of our choosing; node:http will.
+    const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request(server.url, { method: 'POST', headers: { host: 'evil.example', 'content-type': 'application/json' } }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify(initialize));
+    });
+    expect(status).toBe(403);
+    expect(body).toMatch(/Host 'evil\.example' is not allowed/);
+  });
+
+  it('refuses a foreign Origin', async () => {
+    const response = await post(server.url, initialize, { origin: 'https://evil.example' });
+    expect(response.status).toBe(403);
+  });
+
+  it('refuses a body over HTTP_MAX_BODY_BYTES with 413', async () => {
+    const call = { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'execute_python', arguments: { code: `# ${'x'.repeat(70_000)}` } } };
+    const response = await post(server.url, call);
+    expect(response.status).toBe(413);
+  });
+
+  it('answers GET on /mcp with 405: there are no sessions to stream to', async () => {
+    const response = await fetch(server.url, { headers: { accept: 'text/event-stream' } });
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('POST');
+  });
+
+  it('answers other paths with 404', async () => {
+    expect((await fetch(`http://127.0.0.1:${server.port}/other`)).status).toBe(404);
+  });
+});
+
+describe('a bearer token (MCP_AUTH_TOKEN)', () => {
+  const token = 'a-long-enough-secret-token-1234';
+  let server: HttpTestServer;
+  beforeAll(async () => {
+    server = await startHttpServer({ MCP_AUTH_TOKEN: token, MAX_CONCURRENT_EXECUTIONS: '1' });
+  });
+  afterAll(() => server?.close());
+
+  it('is required', async () => {
+    const response = await post(server.url, initialize);
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe('Bearer');
+  });
+
+  it('must match', async () => {
+    expect((await post(server.url, initialize, { authorization: `Bearer ${token}x` })).status).toBe(401);
+    expect((await post(server.url, initialize, { authorization: token })).status).toBe(401);
+  });
+
+  it('lets a client with the token in', async () => {
+    const client = await server.connect({ authorization: `Bearer ${token}` });
+    const r = await client.callTool({ name: 'execute_python', arguments: { code: "'in'" } });
+    expect((r.structuredContent as { result: string }).result).toBe("'in'");
+  });
+
+  it('is not needed for /healthz, which says nothing secret', async () => {
+    const response = await fetch(`http://127.0.0.1:${server.port}/healthz`);
+    expect(response.status).toBe(200);
+    expect(JSON.stringify(await response.json())).not.toContain(token);
+  });
+});
