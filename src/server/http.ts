@@ -68,17 +68,30 @@ export async function startHttpServer(deps: HttpDeps): Promise<HttpServer> {
       return sendRpcError(res, 405, 'This server is stateless: send each request as a POST', { allow: 'POST' });
     }
 
+    let body: unknown;
+    try {
+      body = JSON.parse(await readBody(req, config.httpMaxBodyBytes));
+    } catch (error) {
+      if (error instanceof BodyTooLarge) {
+        return sendRpcError(res, 413, `Request body larger than ${config.httpMaxBodyBytes} bytes (HTTP_MAX_BODY_BYTES)`);
+      }
+      return send(res, 400, { jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: the body is not JSON' }, id: null });
+    }
+
     const { server: mcp, close } = deps.newServer();
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
-      maxRequestBodySize: config.httpMaxBodyBytes,
+      // A plain JSON answer unless the client asked for progress, which needs an event stream.
+      // With JSON, a replica that dies mid-call gives the client a clean HTTP error (502 from a
+      // load balancer) instead of an event stream that just stops.
+      enableJsonResponse: !wantsProgress(body),
     });
     res.on('close', () => {
       void transport.close();
       void close();
     });
     await mcp.connect(transport);
-    await transport.handleRequest(req, res);
+    await transport.handleRequest(req, res, body);
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -97,6 +110,31 @@ export async function startHttpServer(deps: HttpDeps): Promise<HttpServer> {
         setTimeout(() => server.closeAllConnections(), 2000).unref();
       }),
   };
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new BodyTooLarge());
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function wantsProgress(body: unknown): boolean {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.some((m) => (m as { params?: { _meta?: { progressToken?: unknown } } })?.params?._meta?.progressToken !== undefined);
 }
 
 function hostnameOf(hostHeader: string | undefined): string | undefined {
