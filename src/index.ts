@@ -1,82 +1,15 @@
 #!/usr/bin/env node
 import { fileURLToPath } from 'node:url';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { cachePaths, ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
 import { isSandboxedProcess, relaunchSandboxed } from './launcher.js';
-import { createLogger } from './logging.js';
-import { Metrics } from './metrics.js';
-import { createPackageManager } from './packages/packageManager.js';
-import { resolvePackageSource } from './packages/packageSource.js';
-import { createExecutorPool, type ExecutorPool } from './pool/executorPool.js';
-import { loadOrMakeSnapshot } from './pool/snapshot.js';
-import { startHttpServer } from './server/http.js';
-import { createServer } from './server/server.js';
-import { runtimeInfo } from './versions.js';
 
-/** bin entry: settings → logger → pool → server → stdio. Start-up composition only. */
+/**
+ * bin entry: read the settings, then either start the server or, when this process lacks Node's
+ * sandbox flags, start it again with them. Nothing heavy is imported before that decision, so the
+ * process that only relaunches stays small and quick.
+ */
 
 const ENTRY = fileURLToPath(import.meta.url);
-
-async function main(config: Config): Promise<void> {
-  const logger = createLogger(config);
-  const runtime = runtimeInfo();
-  logger.info({ version: runtime.version, python: runtime.pythonVersion, node: runtime.nodeVersion, pid: process.pid }, 'starting');
-  const metrics = new Metrics();
-  const paths = cachePaths(config);
-  const packageSource = resolvePackageSource(config, logger);
-  const snapshot = loadOrMakeSnapshot({ packages: packageSource, snapshotDir: paths.snapshots, logger });
-  let pool: ExecutorPool | undefined;
-  const packages = createPackageManager({ config, logger, snapshot, packageSource, onChange: () => pool?.syncPackages() });
-  pool = createExecutorPool({
-    config,
-    logger,
-    snapshot,
-    packageSource,
-    packages: () => packages.records(),
-    packagesReady: packages.ready(),
-  });
-  const serverDeps = { config, logger, pool, metrics, runtime, packageManager: packages };
-
-  const closers: (() => Promise<void>)[] = [];
-  let stopping = false;
-  const shutdown = async (why: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ why }, 'shutting down');
-    const force = setTimeout(() => process.exit(0), 5000);
-    force.unref();
-    try {
-      for (const close of closers) await close();
-      await packages.close();
-      await pool?.close();
-    } finally {
-      process.exit(0);
-    }
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-
-  if (config.transport === 'http') {
-    const http = await startHttpServer({
-      config,
-      logger,
-      newServer: () => createServer(serverDeps),
-      health: () => ({ version: runtime.version, ...pool?.stats() }),
-    });
-    closers.push(http.close);
-    logger.info({ url: http.url, port: http.port, auth: Boolean(config.authToken) }, 'listening');
-  } else {
-    const { server, close } = createServer(serverDeps);
-    closers.push(close);
-    process.stdin.on('end', () => void shutdown('stdin closed'));
-    process.stdin.on('close', () => void shutdown('stdin closed'));
-    await server.connect(new StdioServerTransport());
-  }
-  void pool.ready().then(
-    () => logger.info({ ms: Math.round(performance.now()) }, 'ready'),
-    (error: unknown) => logger.error({ error: String(error) }, 'start-up failed'),
-  );
-}
 
 let config: Config;
 try {
@@ -92,8 +25,10 @@ try {
 if (!isSandboxedProcess()) {
   relaunchSandboxed(config, ENTRY, process.argv.slice(2));
 } else {
-  main(config).catch((error: unknown) => {
-    process.stderr.write(`mcp-python-executor: fatal: ${(error as Error)?.stack ?? String(error)}\n`);
-    process.exit(1);
-  });
+  import('./main.js')
+    .then(({ main }) => main(config))
+    .catch((error: unknown) => {
+      process.stderr.write(`mcp-python-executor: fatal: ${(error as Error)?.stack ?? String(error)}\n`);
+      process.exit(1);
+    });
 }

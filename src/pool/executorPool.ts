@@ -8,8 +8,10 @@ import type { PackageSource } from '../runtime/pyodide.js';
 import { ExecutorError, type ErrorInfo } from '../errors.js';
 import type { Logger } from '../logging.js';
 import { retiringBalancer } from './balancer.js';
+import { readHarnessSource } from './snapshot.js';
 import {
   CONTROL,
+  SIGINT,
   STOP_REASON,
   TASK_STATE,
   createControlBlock,
@@ -34,7 +36,12 @@ import {
 
 /** How long Python gets to honour an interrupt before its worker is terminated. */
 export const STOP_GRACE_MS = 1000;
-/** Re-sent while waiting, for code that catches one KeyboardInterrupt and carries on. */
+/**
+ * When the interrupt is sent again: soon after the first (Pyodide reads and then clears the
+ * interrupt word without an atomic exchange, so a signal written in between is lost: measured,
+ * about one in five), then steadily, for code that catches a KeyboardInterrupt and carries on.
+ */
+const INTERRUPT_RESEND_MS = [2, 10, 30];
 const INTERRUPT_REPEAT_MS = 100;
 /** Bound on a worker's own preparation before it starts the code (installing new packages). */
 const START_DEADLINE_MS = 120_000;
@@ -91,12 +98,11 @@ export function jsHeapLimitMb(maxMemoryMb: number): number {
 }
 
 const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
-const HARNESS_FILE = fileURLToPath(new URL('../runtime/python/harness.py', import.meta.url));
 
 export function createExecutorPool(deps: PoolDeps): ExecutorPool {
   const { config, logger } = deps;
   const retiring = new Int32Array(new SharedArrayBuffer(4 * 1024));
-  const harnessSource = fs.readFileSync(HARNESS_FILE, 'utf8');
+  const harnessSource = readHarnessSource();
   type Pool = Piscina<WorkerTask, ExecutionOutcome | null>;
   let piscina: Pool | undefined;
   const created: Promise<Pool> = Promise.all([deps.snapshot, deps.packageSource]).then(([snapshot, packageSource]) => {
@@ -216,8 +222,12 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
 
     const stop = (reason: number) => {
       requestStop(control, reason);
-      const repeat = setInterval(() => Atomics.store(control, CONTROL.INTERRUPT, 2), INTERRUPT_REPEAT_MS);
-      timers.push(repeat);
+      const resend = () => {
+        Atomics.store(control, CONTROL.INTERRUPT, SIGINT);
+        Atomics.notify(control, CONTROL.INTERRUPT);
+      };
+      for (const ms of INTERRUPT_RESEND_MS) timers.push(setTimeout(resend, ms));
+      timers.push(setInterval(resend, INTERRUPT_REPEAT_MS));
       timers.push(
         setTimeout(() => {
           hardStopped = true;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logging.js';
 import type { PackageSource } from '../runtime/pyodide.js';
@@ -13,6 +14,13 @@ import { runtimeInfo } from '../versions.js';
  * by everything that shapes it, so later starts only read it.
  */
 
+export const HARNESS_FILE = fileURLToPath(new URL('../runtime/python/harness.py', import.meta.url));
+
+/** The harness's Python source, as shipped next to the compiled code. */
+export function readHarnessSource(): string {
+  return fs.readFileSync(HARNESS_FILE, 'utf8');
+}
+
 export type SnapshotOptions = {
   packages: Promise<PackageSource>;
   snapshotDir: string;
@@ -23,9 +31,10 @@ export type SnapshotOptions = {
 export async function loadOrMakeSnapshot(options: SnapshotOptions): Promise<Uint8Array> {
   const { logger } = options;
   const packages = await options.packages;
+  const harnessSource = readHarnessSource();
   const { pyodideVersion } = runtimeInfo();
   const key = createHash('sha256')
-    .update(JSON.stringify({ pyodideVersion, WARM_IMPORTS, source: { ...packages, cacheDir: null }, v: 1 }))
+    .update(JSON.stringify({ pyodideVersion, WARM_IMPORTS, source: { ...packages, cacheDir: null }, harnessSource, v: 2 }))
     .digest('hex')
     .slice(0, 16);
   const file = path.join(options.snapshotDir, `pyodide-${pyodideVersion}-${key}.bin`);
@@ -39,17 +48,28 @@ export async function loadOrMakeSnapshot(options: SnapshotOptions): Promise<Uint
       logger.info({ file, error: String(error) }, 'snapshot cache unreadable; making a new snapshot');
     }
   }
-  const bytes = await makeInWorker(packages);
+  const bytes = await makeInWorker(packages, harnessSource);
   logger.info({ ms: Math.round(performance.now() - started), bytes: bytes.length }, 'snapshot made');
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, bytes);
     fs.renameSync(tmp, file); // atomic: a concurrent start never reads half a snapshot
+    pruneSnapshots(path.dirname(file), 3);
   } catch (error) {
     logger.info({ file, error: String(error) }, 'snapshot not cached (cache directory not writable)');
   }
   return toShared(bytes);
+}
+
+/** Each Pyodide or harness change makes a new 30 MB snapshot: keep only the newest few. */
+function pruneSnapshots(dir: string, keep: number): void {
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => /^pyodide-.*\.bin$/.test(f))
+    .map((f) => ({ f, t: fs.statSync(path.join(dir, f)).mtimeMs }))
+    .sort((a, b) => b.t - a.t);
+  for (const { f } of files.slice(keep)) fs.rmSync(path.join(dir, f), { force: true });
 }
 
 function toShared(bytes: Uint8Array): Uint8Array {
@@ -58,11 +78,11 @@ function toShared(bytes: Uint8Array): Uint8Array {
   return shared;
 }
 
-function makeInWorker(packages: PackageSource): Promise<Uint8Array> {
+function makeInWorker(packages: PackageSource, harnessSource: string): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./snapshotWorker.js', import.meta.url), {
       env: {},
-      workerData: { packages },
+      workerData: { packages, harnessSource },
       stdout: true, // anything printed while loading is dropped, never copied to the MCP channel
     });
     worker.stdout.resume();

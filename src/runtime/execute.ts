@@ -5,6 +5,7 @@ import { CappedOutput } from './capture.js';
 import { CONTROL, STOP_REASON, TASK_STATE } from './control.js';
 import { emptyDirectory, type EmscriptenFs, type FsGuard } from './fsGuard.js';
 import type { MemoryCap } from './memoryCap.js';
+import { HARNESS_MODULE } from './pyodide.js';
 import type { BufferMeter } from './sandbox.js';
 
 /**
@@ -100,10 +101,7 @@ export function createExecutor(
     if (c && Atomics.load(c, CONTROL.INTERRUPT) === 0) Atomics.wait(c, CONTROL.INTERRUPT, 0, Math.max(0, ms));
   };
 
-  const harnessNs = py.runPython('dict()') as PyProxy & { get(k: string): unknown; set(k: string, v: unknown): void };
-  harnessNs.set('__name__', '__mcp_harness__');
-  harnessNs.set('__file__', '<harness>');
-  py.runPython(harnessSource, { globals: harnessNs, filename: '<harness>' });
+  const harnessNs = takeHarness(py, harnessSource);
   const h = Object.fromEntries(
     ['prepare', 'begin', 'schedule', 'cancel_current', 'end', 'describe', 'cancel_pending', 'pending_tasks', 'finish', 'rebase', 'init'].map(
       (name) => [name, harnessNs.get(name)],
@@ -417,6 +415,26 @@ function classifyThrown(thrown: unknown, memoryDenied: boolean): { ok: false; er
     fatal: `the interpreter failed: ${message.split('\n')[0]}`,
     error: { code: 'INTERNAL_ERROR', message: `The Python interpreter failed: ${message.split('\n')[0]}` },
   };
+}
+
+type Namespace = PyProxy & { get(k: string): unknown; set(k: string, v: unknown): void };
+
+/**
+ * The harness module's namespace: the snapshot has it compiled and run already, in sys.modules,
+ * from where it is taken out before any user code could find it there. Without it (a snapshot
+ * made otherwise), the source is run here.
+ */
+function takeHarness(py: PyodideAPI, source: string): Namespace {
+  const ns = py.runPython(`import sys
+_m = sys.modules.pop(${JSON.stringify(HARNESS_MODULE)}, None)
+_m and _m.__dict__`) as Namespace | undefined;
+  py.runPython('del _m, sys');
+  if (ns) return ns;
+  const fresh = py.runPython('dict()') as Namespace;
+  fresh.set('__name__', HARNESS_MODULE);
+  fresh.set('__file__', '<harness>');
+  py.runPython(source, { globals: fresh, filename: '<harness>' });
+  return fresh;
 }
 
 function freeProxies(proxies: (PyProxy | undefined)[]): void {

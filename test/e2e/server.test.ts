@@ -96,6 +96,7 @@ describe('logs', () => {
   it('are JSON lines on stderr with time, level, message and context', async () => {
     const code = "secret_marker = 'SECRET-CODE-123'\nprint(input())";
     await server.run(code, { inputData: ['SECRET-INPUT-456'] });
+    await expect.poll(() => server.stderr()).toMatch(/"message":"execution finished"/); // logs are written asynchronously
     const lines = server
       .stderr()
       .split('\n')

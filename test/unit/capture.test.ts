@@ -84,12 +84,15 @@ describe('CappedOutput', () => {
     expect(seen).toEqual(['a', '🐍', 'b']);
   });
 
-  it('passes nothing to the listener past the cap', () => {
-    const seen: string[] = [];
-    const out = new CappedOutput(3, (text) => seen.push(text));
+  it('passes no text to the listener past the cap, only the growing total', () => {
+    const seen: [string, number][] = [];
+    const out = new CappedOutput(3, (text, total) => seen.push([text, total]));
     out.write(bytes('abcdef'));
     out.write(bytes('ghi'));
-    expect(seen).toEqual(['abc']);
+    expect(seen).toEqual([
+      ['abc', 6],
+      ['', 9],
+    ]);
   });
 
   it('gives the same text when read twice', () => {

@@ -129,11 +129,19 @@ class _Watchers:
             self._api.PyDict_Watch(self.dict_id, d)
 
 
+_instance_dict_types = {}
+
+
 def _has_instance_dict(value):
-    try:
-        return "__dict__" in dir(type(value)) and not isinstance(value, type)
-    except Exception:  # noqa: BLE001
-        return False
+    kind = type(value)
+    known = _instance_dict_types.get(kind)
+    if known is None:
+        try:
+            known = "__dict__" in dir(kind) and not isinstance(value, type)
+        except Exception:  # noqa: BLE001
+            known = False
+        _instance_dict_types[kind] = known
+    return known
 
 
 # Keys the interpreter itself adds to a module while a run uses it.
