@@ -91,6 +91,9 @@ export const ConfigSchema = z.object({
   MAX_OUTPUT_BYTES: intVar({ min: 1024, max: 64 * MIB, default: MIB }),
   MAX_CODE_BYTES: intVar({ min: 64, max: 16 * MIB, default: MIB }),
   MAX_INPUT_BYTES: intVar({ min: 0, max: 64 * MIB, default: MIB }),
+  MAX_INPUT_FILES_BYTES: intVar({ min: 0, max: 256 * MIB, default: 10 * MIB }),
+  MAX_OUTPUT_FILES: intVar({ min: 0, max: 1000, default: 10 }),
+  MAX_OUTPUT_FILES_BYTES: intVar({ min: 0, max: 256 * MIB, default: 8 * MIB }),
   WORKER_MAX_EXECUTIONS: intVar({ min: 0, max: 1_000_000_000, default: 0 }),
   LOG_LEVEL: enumVar(['debug', 'info', 'error'] as const, 'info'),
   LOG_FORMAT: enumVar(['json', 'text'] as const, 'json'),
@@ -107,7 +110,7 @@ export const ConfigSchema = z.object({
   HTTP_HOST: z.string().trim().min(1).default('127.0.0.1'),
   HTTP_PORT: intVar({ min: 0, max: 65_535, default: 3000 }),
   HTTP_ALLOWED_HOSTS: listVar(),
-  HTTP_MAX_BODY_BYTES: intVar({ min: 1024, max: 256 * MIB, default: 4 * MIB }),
+  HTTP_MAX_BODY_BYTES: intVar({ min: 1024, max: 512 * MIB, default: 16 * MIB }),
   MCP_AUTH_TOKEN: z.string().trim().min(16, { error: 'must be at least 16 characters' }).optional(),
 });
 
@@ -122,6 +125,9 @@ export type Config = Readonly<{
   maxOutputBytes: number;
   maxCodeBytes: number;
   maxInputBytes: number;
+  maxInputFilesBytes: number;
+  maxOutputFiles: number;
+  maxOutputFilesBytes: number;
   workerMaxExecutions: number;
   logLevel: 'debug' | 'info' | 'error';
   logFormat: 'json' | 'text';
@@ -201,6 +207,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     maxOutputBytes: v.MAX_OUTPUT_BYTES,
     maxCodeBytes: v.MAX_CODE_BYTES,
     maxInputBytes: v.MAX_INPUT_BYTES,
+    maxInputFilesBytes: v.MAX_INPUT_FILES_BYTES,
+    maxOutputFiles: v.MAX_OUTPUT_FILES,
+    maxOutputFilesBytes: v.MAX_OUTPUT_FILES_BYTES,
     workerMaxExecutions: v.WORKER_MAX_EXECUTIONS,
     logLevel: v.LOG_LEVEL,
     logFormat: v.LOG_FORMAT,

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { Config } from '../config.js';
+import type { InputFile } from '../runtime/files.js';
 import type { PackageSource } from '../runtime/pyodide.js';
 import { ExecutorError, type ErrorInfo } from '../errors.js';
 import type { Logger } from '../logging.js';
@@ -54,6 +55,7 @@ export type ExecuteRequest = {
   executionId?: string;
   /** Live output while the code runs; setting it opens a channel to the worker for this run. */
   onOutput?: ((batch: OutputMessage) => void) | undefined;
+  files?: InputFile[] | undefined;
 };
 
 /** A run's outcome as the pool reports it; `elapsedMs` is measured here, from start to answer. */
@@ -283,6 +285,8 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
       control: control.buffer as SharedArrayBuffer,
       packages: deps.packages(),
       outputPort: channel?.port2,
+      files: request.files,
+      outputs: { maxFiles: config.maxOutputFiles, maxBytes: config.maxOutputFilesBytes },
     };
 
     try {
@@ -379,6 +383,7 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
       error,
       durationMs: elapsedMs,
       memory: { wasmMb: 0, grewMb: 0 },
+      files: [],
       elapsedMs,
       queuedMs,
       workerRestarted,

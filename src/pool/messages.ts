@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { RunOutcome } from '../runtime/execute.js';
+import type { InputFile, OutputLimits } from '../runtime/files.js';
 import type { PackageRecord } from '../runtime/packages.js';
 import type { PackageSource } from '../runtime/pyodide.js';
 
@@ -25,6 +26,8 @@ export type ExecuteTask = {
   packages: PackageRecord[];
   /** Where the worker streams output while the code runs (only when someone listens). */
   outputPort?: MessagePort | undefined;
+  files?: InputFile[] | undefined;
+  outputs: OutputLimits;
 };
 
 /** A batch of live output, posted at most every OUTPUT_FLUSH_MS while code runs. */

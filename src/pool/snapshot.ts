@@ -34,7 +34,7 @@ export async function loadOrMakeSnapshot(options: SnapshotOptions): Promise<Uint
   const harnessSource = readHarnessSource();
   const { pyodideVersion } = runtimeInfo();
   const key = createHash('sha256')
-    .update(JSON.stringify({ pyodideVersion, WARM_IMPORTS, source: { ...packages, cacheDir: null }, harnessSource, v: 2 }))
+    .update(JSON.stringify({ pyodideVersion, WARM_IMPORTS, source: { ...packages, cacheDir: null }, harnessSource, v: 3 }))
     .digest('hex')
     .slice(0, 16);
   const file = path.join(options.snapshotDir, `pyodide-${pyodideVersion}-${key}.bin`);

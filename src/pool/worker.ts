@@ -86,6 +86,7 @@ async function start(): Promise<(task: WorkerTask) => Promise<ExecutionOutcome |
         error: { code: 'INTERNAL_ERROR', message: `The Python interpreter failed: ${message}` },
         durationMs: 0,
         memory: { wasmMb: 0, grewMb: 0 },
+        files: [],
         retire: `the interpreter failed: ${message}`,
       };
     }
@@ -107,6 +108,8 @@ async function execute(executor: Executor, task: ExecuteTask) {
       maxOutputBytes: task.maxOutputBytes,
       control: new Int32Array(task.control),
       onOutput: stream?.write,
+      files: task.files,
+      outputs: task.outputs,
     });
   } finally {
     stream?.close();

@@ -4,6 +4,8 @@ import type { ErrorInfo } from '../errors.js';
 import { CappedOutput } from './capture.js';
 import { CONTROL, STOP_REASON, TASK_STATE } from './control.js';
 import { emptyDirectory, type EmscriptenFs, type FsGuard } from './fsGuard.js';
+import { posix } from 'node:path';
+import { collectOutputFiles, OUTPUT_DIR, writeInputFiles, type InputFile, type OutputFile, type OutputLimits } from './files.js';
 import type { MemoryCap } from './memoryCap.js';
 import { HARNESS_MODULE } from './pyodide.js';
 import type { BufferMeter } from './sandbox.js';
@@ -23,6 +25,10 @@ export type RunRequest = {
   control: Int32Array;
   /** Hears output as it is printed (text kept so far, byte totals), for live streaming. */
   onOutput?: (stream: 'stdout' | 'stderr', text: string, totalBytes: number) => void;
+  /** Written into the working directory before the code starts. */
+  files?: readonly InputFile[];
+  /** What ./output/ may return. */
+  outputs: OutputLimits;
 };
 
 export type StreamOutcome = { text: string; bytes: number; truncated: boolean };
@@ -36,6 +42,8 @@ export type RunOutcome = {
   cancelled?: boolean | undefined;
   durationMs: number;
   memory: { wasmMb: number; grewMb: number };
+  /** Files the code left in ./output/ (and figures it left open). */
+  files: OutputFile[];
   /** Why this interpreter must not be used again, if it must not. */
   retire?: string | undefined;
 };
@@ -55,6 +63,7 @@ type Harness = {
   end(): void;
   describe(exc: PyProxy): PyProxy;
   cancel_pending(): number;
+  save_figures(directory: string, limit: number): number;
   pending_tasks(): number;
   finish(): string | undefined;
   rebase(): void;
@@ -103,7 +112,7 @@ export function createExecutor(
 
   const harnessNs = takeHarness(py, harnessSource);
   const h = Object.fromEntries(
-    ['prepare', 'begin', 'schedule', 'cancel_current', 'end', 'describe', 'cancel_pending', 'pending_tasks', 'finish', 'rebase', 'init'].map(
+    ['prepare', 'begin', 'schedule', 'cancel_current', 'save_figures', 'end', 'describe', 'cancel_pending', 'pending_tasks', 'finish', 'rebase', 'init'].map(
       (name) => [name, harnessNs.get(name)],
     ),
   ) as unknown as Harness & { init(sleep: (ms: number) => void): PyProxy };
@@ -212,6 +221,8 @@ export function createExecutor(
     cap.resetCounters();
     meter.reset(options.maxMemoryBytes);
 
+    writeInputFiles(FS, guard, options.workdir, request.files ?? [], options.maxMemoryBytes);
+
     Atomics.store(request.control, CONTROL.STATE, TASK_STATE.RUNNING);
     Atomics.notify(request.control, CONTROL.STATE);
     const started = performance.now();
@@ -221,8 +232,10 @@ export function createExecutor(
     let thrown: unknown;
     try {
       ({ described, result } = await runCode(request));
+      // Still inside the time limit: rendering a figure is the code's work too.
+      h.save_figures(posix.join(options.workdir, OUTPUT_DIR), request.outputs.maxFiles);
     } catch (error) {
-      thrown = error;
+      thrown ??= error;
     } finally {
       guard.end();
     }
@@ -240,6 +253,7 @@ export function createExecutor(
         error: classified.error,
         durationMs,
         memory: { wasmMb: round(heap() / MIB), grewMb: round((heap() - startBytes) / MIB) },
+        files: [],
         retire: classified.fatal,
       };
     }
@@ -259,6 +273,12 @@ export function createExecutor(
       retire = h.finish() ?? retire;
     } catch (error) {
       retire = `the interpreter could not be reset (${error instanceof Error ? error.message.split('\n').at(-2) ?? error.message : String(error)})`;
+    }
+    let files: OutputFile[] = [];
+    try {
+      files = collectOutputFiles(FS, options.workdir, request.outputs);
+    } catch {
+      retire ??= 'the output directory could not be read';
     }
     try {
       emptyDirectory(FS, options.workdir);
@@ -284,6 +304,7 @@ export function createExecutor(
       result,
       durationMs,
       memory: { wasmMb: round(endBytes / MIB), grewMb: round((endBytes - startBytes) / MIB) },
+      files,
       retire,
     };
     const classified = classify({
@@ -378,8 +399,8 @@ function isFatal(thrown: unknown): boolean {
 
 /** A JavaScript error out of Pyodide: the interpreter died (os._exit, stack overflow) or broke. */
 function classifyThrown(thrown: unknown, memoryDenied: boolean): { ok: false; error: ErrorInfo; fatal: string } {
-  const error = thrown as { name?: string; message?: string; status?: number };
-  const message = String(error?.message ?? thrown);
+  const error = thrown as { name?: string; message?: string; status?: number; errno?: number };
+  const message = String(error?.message ?? (error?.errno !== undefined ? `file system error ${error.errno}` : thrown));
   if (error?.name === 'ExitStatus' || /Program terminated with exit\((\d+)\)/.test(message)) {
     const status = error.status ?? Number(/exit\((\d+)\)/.exec(message)?.[1] ?? 0);
     return {

@@ -34,7 +34,8 @@ export async function loadRuntime(options: LoadOptions): Promise<PyodideAPI> {
   const discard = () => {};
   return loadPyodide({
     jsglobals: Object.create(null) as object,
-    env: { HOME: '/home/pyodide' },
+    // matplotlib's default in Pyodide draws on an HTML canvas through `js`: render with Agg.
+    env: { HOME: '/home/pyodide', MPLBACKEND: 'Agg' },
     stdout: discard,
     stderr: discard,
     packageCacheDir: cacheDir,

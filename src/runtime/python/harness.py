@@ -435,6 +435,23 @@ def _trim(te):
         te = te.__cause__ or te.__context__
 
 
+def save_figures(directory, limit):
+    """Render matplotlib figures still open (plt.show() included) as PNG files in directory."""
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is None:
+        return 0
+    numbers = plt.get_fignums()
+    if not numbers:
+        return 0
+    os.makedirs(directory, exist_ok=True)
+    for number in numbers[:limit]:
+        path = os.path.join(directory, f"figure-{number}.png")
+        if not os.path.exists(path):
+            plt.figure(number).savefig(path, format="png")
+    plt.close("all")
+    return len(numbers)
+
+
 def cancel_pending():
     """Cancel what the run left scheduled. Returns how many callbacks and tasks were cancelled."""
     count = 0

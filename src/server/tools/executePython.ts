@@ -6,6 +6,7 @@ import type { Logger } from '../../logging.js';
 import type { Metrics } from '../../metrics.js';
 import type { ExecutorPool, PoolResult } from '../../pool/executorPool.js';
 import { startLiveOutput, type ClientSession } from '../liveOutput.js';
+import { createInputFilesSchema, describeFiles, OutputFileSchema, toFileContent, toInputFiles } from './executionFiles.js';
 import type { ToolDefinition } from '../toolDefinition.js';
 import { BaseResultShape, errorHeadline, toToolResult } from '../toolResult.js';
 
@@ -31,6 +32,7 @@ export function createExecutePythonInputSchema(config: Config) {
           error: `is larger than ${config.maxInputBytes} bytes in all (MAX_INPUT_BYTES)`,
         })
         .describe('Lines fed to standard input: input() returns them one by one, sys.stdin.read() the rest; past the last line, EOFError.'),
+      files: createInputFilesSchema(config),
       timeoutMs: z
         .number({ error: 'expected a number of milliseconds' })
         .int({ error: 'must be a whole number of milliseconds' })
@@ -56,6 +58,7 @@ export const ExecutePythonOutputSchema = z.object({
   durationMs: z.number().describe('How long the code ran'),
   ...StreamInfo,
   memoryMb: z.number().optional().describe("The worker's WebAssembly memory when the run ended"),
+  files: z.array(OutputFileSchema).describe('Files the code left in ./output/ (and figures left open), returned as content'),
   executionId: z.string(),
 });
 export type ExecutePythonOutput = z.infer<typeof ExecutePythonOutputSchema>;
@@ -64,6 +67,8 @@ const DESCRIPTION = `Run Python 3 code (CPython compiled to WebAssembly, Pyodide
 - The value of the last expression is returned like a REPL (as its repr); print() output comes back as stdout.
 - inputData lines are fed to stdin (input(), sys.stdin). Top-level await works.
 - Each call starts with a fresh namespace: define everything you need in the same call.
+- files: [{path, content, encoding}] are placed in the working directory first (e.g. data.csv).
+- Files written under ./output/ come back with the result (images as images); matplotlib figures left open are returned as PNG.
 - Standard library available; other packages only after install_packages. No network, no host files, no subprocesses.
 - Limits: time (timeoutMs), memory, and output size; a failure comes back with an error code and a traceback.`;
 
@@ -78,6 +83,7 @@ export function createExecutePythonTool(deps: ExecuteDeps) {
     stderrBytes: 0,
     stdoutTruncated: false,
     stderrTruncated: false,
+    files: [],
     executionId,
   });
   const inputSchema = createExecutePythonInputSchema(config);
@@ -106,6 +112,7 @@ export function createExecutePythonTool(deps: ExecuteDeps) {
           signal: extra.signal,
           executionId,
           onOutput: live.onOutput,
+          files: toInputFiles(args.files),
         });
       } catch (error) {
         const e = toExecutorError(error);
@@ -137,6 +144,7 @@ export function createExecutePythonTool(deps: ExecuteDeps) {
         },
         'execution finished',
       );
+      const returned = toFileContent(run.files, executionId);
       const structured: ExecutePythonOutput = {
         status: run.ok ? 'success' : 'error',
         ...(run.error ? { error: run.error } : {}),
@@ -149,9 +157,12 @@ export function createExecutePythonTool(deps: ExecuteDeps) {
         stdoutTruncated: run.stdout.truncated,
         stderrTruncated: run.stderr.truncated,
         memoryMb: run.memory.wasmMb,
+        files: returned.info,
         executionId,
       };
-      return toToolResult(formatText(structured, config.maxOutputBytes), structured);
+      const result = toToolResult(formatText(structured, config.maxOutputBytes), structured);
+      result.content.push(...returned.content);
+      return result;
     },
   };
   return tool;
@@ -179,6 +190,8 @@ export function formatText(out: ExecutePythonOutput, maxOutputBytes: number): st
   section('stdout', out.stdout, out.stdoutBytes, out.stdoutTruncated);
   section('stderr', out.stderr, out.stderrBytes, out.stderrTruncated);
   if (out.result !== null) parts.push(`[result]\n${out.result}`);
+  const files = describeFiles(out.files ?? []);
+  if (files) parts.push(files);
   if (parts.length === 0) parts.push(out.status === 'success' ? '(no output)' : '');
   return parts.join('\n\n');
 }
