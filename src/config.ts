@@ -13,14 +13,17 @@ const MIB = 1024 * 1024;
 type IntRule = { min: number; max: number; default: number };
 
 function intVar(rule: IntRule) {
+  return optionalIntVar(rule).default(rule.default);
+}
+
+function optionalIntVar(rule: Omit<IntRule, 'default'>) {
   const text = `must be an integer from ${rule.min} to ${rule.max}`;
   return z
     .string()
     .trim()
     .regex(/^\d+$/, { error: text })
     .transform(Number)
-    .pipe(z.number().int().min(rule.min, { error: text }).max(rule.max, { error: text }))
-    .default(rule.default);
+    .pipe(z.number().int().min(rule.min, { error: text }).max(rule.max, { error: text }));
 }
 
 function enumVar<const T extends readonly [string, ...string[]]>(values: T, def: T[number]) {
@@ -95,6 +98,8 @@ export const ConfigSchema = z.object({
   MAX_OUTPUT_FILES: intVar({ min: 0, max: 1000, default: 10 }),
   MAX_OUTPUT_FILES_BYTES: intVar({ min: 0, max: 256 * MIB, default: 8 * MIB }),
   WORKER_MAX_EXECUTIONS: intVar({ min: 0, max: 1_000_000_000, default: 0 }),
+  MAX_SESSIONS: optionalIntVar({ min: 0, max: 256 }).optional(),
+  SESSION_IDLE_TIMEOUT_MS: intVar({ min: 1000, max: 86_400_000, default: 600_000 }),
   LOG_LEVEL: enumVar(['debug', 'info', 'error'] as const, 'info'),
   LOG_FORMAT: enumVar(['json', 'text'] as const, 'json'),
   PREINSTALLED_PACKAGES: listVar(),
@@ -129,6 +134,8 @@ export type Config = Readonly<{
   maxOutputFiles: number;
   maxOutputFilesBytes: number;
   workerMaxExecutions: number;
+  maxSessions: number;
+  sessionIdleTimeoutMs: number;
   logLevel: 'debug' | 'info' | 'error';
   logFormat: 'json' | 'text';
   preinstalledPackages: readonly string[];
@@ -211,6 +218,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     maxOutputFiles: v.MAX_OUTPUT_FILES,
     maxOutputFilesBytes: v.MAX_OUTPUT_FILES_BYTES,
     workerMaxExecutions: v.WORKER_MAX_EXECUTIONS,
+    // Unset: on for stdio (one user's laptop), off for HTTP (a shared service opts in).
+    maxSessions: v.MAX_SESSIONS ?? (v.MCP_TRANSPORT === 'http' ? 0 : 4),
+    sessionIdleTimeoutMs: v.SESSION_IDLE_TIMEOUT_MS,
     logLevel: v.LOG_LEVEL,
     logFormat: v.LOG_FORMAT,
     preinstalledPackages: Object.freeze(v.PREINSTALLED_PACKAGES),

@@ -8,6 +8,7 @@ import { createExecutorPool, type ExecutorPool } from './pool/executorPool.js';
 import { loadOrMakeSnapshot } from './pool/snapshot.js';
 import { startHttpServer } from './server/http.js';
 import { createServer } from './server/server.js';
+import { createSessionManager } from './sessions/sessionManager.js';
 import { runtimeInfo } from './versions.js';
 
 /** The server proper, composed: logger → snapshot → packages → pool → MCP server on stdio or HTTP. */
@@ -29,7 +30,15 @@ export async function main(config: Config): Promise<void> {
     packages: () => packages.records(),
     packagesReady: packages.ready(),
   });
-  const serverDeps = { config, logger, pool, metrics, runtime, packageManager: packages };
+  const sessions = createSessionManager({
+    config,
+    logger,
+    snapshot,
+    packageSource,
+    packages: () => packages.records(),
+    packagesReady: packages.ready(),
+  });
+  const serverDeps = { config, logger, pool, sessions, metrics, runtime, packageManager: packages };
 
   const closers: (() => Promise<void>)[] = [];
   let stopping = false;
@@ -41,6 +50,7 @@ export async function main(config: Config): Promise<void> {
     force.unref();
     try {
       for (const close of closers) await close();
+      await sessions.closeAll();
       await packages.close();
       await pool?.close();
     } finally {

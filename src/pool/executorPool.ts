@@ -93,6 +93,8 @@ export type PoolDeps = {
   packages: () => PackageRecord[];
   /** Executions wait for this first: PREINSTALLED_PACKAGES are installed "before the first execution". */
   packagesReady?: Promise<void>;
+  /** A session's pool: one worker whose state stays between calls. */
+  session?: boolean;
 };
 
 export function jsHeapLimitMb(maxMemoryMb: number): number {
@@ -118,6 +120,7 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
       network: config.allowNetwork ? { allowedHosts: [...config.networkAllowedHosts] } : undefined,
       mount: config.mountHostDir ? { hostDir: config.mountHostDir, mode: config.mountMode } : undefined,
       retiring,
+      session: Boolean(deps.session),
     };
     piscina = new Piscina({
       filename: WORKER_FILE,
@@ -127,6 +130,8 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
       maxThreads: config.maxConcurrentExecutions,
       idleTimeout: Infinity,
       concurrentTasksPerWorker: 1,
+      // First come, first served: without it, a task the balancer passes over goes to the tail.
+      stricterFIFO: true,
       // Event-driven workers: Atomics-based idling would freeze the worker's event loop between
       // tasks, and Pyodide's asyncio needs it.
       atomics: 'disabled',

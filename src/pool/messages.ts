@@ -60,6 +60,8 @@ export type WorkerData = {
   mount?: { hostDir: string; mode: 'ro' | 'rw' } | undefined;
   /** One slot per thread id (modulo its length): a worker writes its id there before it retires. */
   retiring: Int32Array;
+  /** A session's worker: state stays between calls (see ExecutorOptions.session). */
+  session: boolean;
 };
 
 export const MOUNT_POINT = '/mnt/data';

@@ -45,6 +45,7 @@ async function start(): Promise<(task: WorkerTask) => Promise<ExecutionOutcome |
     recycleGrowthBytes: data.recycleGrowthMb * MIB,
     workdir: WORKDIR,
     writableRoots,
+    session: data.session,
   });
 
   const loader = createPackageLoader(py);

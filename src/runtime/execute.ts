@@ -3,7 +3,7 @@ import type { PyProxy } from 'pyodide/ffi';
 import type { ErrorInfo } from '../errors.js';
 import { CappedOutput } from './capture.js';
 import { CONTROL, STOP_REASON, TASK_STATE } from './control.js';
-import { emptyDirectory, type EmscriptenFs, type FsGuard } from './fsGuard.js';
+import { directoryBytes, emptyDirectory, type EmscriptenFs, type FsGuard } from './fsGuard.js';
 import { posix } from 'node:path';
 import { collectOutputFiles, OUTPUT_DIR, writeInputFiles, type InputFile, type OutputFile, type OutputLimits } from './files.js';
 import type { MemoryCap } from './memoryCap.js';
@@ -53,11 +53,16 @@ export type ExecutorOptions = {
   recycleGrowthBytes: number;
   workdir: string;
   writableRoots: readonly string[];
+  /**
+   * A session's interpreter: its namespace, imports and files stay from call to call, and it is
+   * replaced only when it cannot go on (a fatal error), never to clean up after a run.
+   */
+  session?: boolean;
 };
 
 type Harness = {
   prepare(source: string): PyProxy;
-  begin(prepared: PyProxy, workdir: string): PyProxy;
+  begin(prepared: PyProxy, workdir: string, session: boolean): PyProxy;
   schedule(prepared: PyProxy, ns: PyProxy): PyProxy;
   cancel_current(): void;
   end(): void;
@@ -66,6 +71,7 @@ type Harness = {
   save_figures(directory: string, limit: number): number;
   pending_tasks(): number;
   finish(): string | undefined;
+  finish_session(): undefined;
   rebase(): void;
 };
 type Trampoline = {
@@ -112,7 +118,7 @@ export function createExecutor(
 
   const harnessNs = takeHarness(py, harnessSource);
   const h = Object.fromEntries(
-    ['prepare', 'begin', 'schedule', 'cancel_current', 'save_figures', 'end', 'describe', 'cancel_pending', 'pending_tasks', 'finish', 'rebase', 'init'].map(
+    ['prepare', 'begin', 'schedule', 'cancel_current', 'save_figures', 'end', 'describe', 'cancel_pending', 'pending_tasks', 'finish', 'finish_session', 'rebase', 'init'].map(
       (name) => [name, harnessNs.get(name)],
     ),
   ) as unknown as Harness & { init(sleep: (ms: number) => void): PyProxy };
@@ -149,7 +155,7 @@ export function createExecutor(
         const d = (prepared as PyProxy & { toJs(o: object): unknown }).toJs({ dict_converter: Object.fromEntries });
         return { described: d as Described, result: null };
       }
-      const ns = h.begin(prepared, options.workdir);
+      const ns = h.begin(prepared, options.workdir, Boolean(options.session));
       try {
         const body = prepared.body as PyProxy;
         const expr = prepared.expr ?? undefined;
@@ -226,7 +232,9 @@ export function createExecutor(
     Atomics.store(request.control, CONTROL.STATE, TASK_STATE.RUNNING);
     Atomics.notify(request.control, CONTROL.STATE);
     const started = performance.now();
-    guard.begin(options.writableRoots, options.maxMemoryBytes);
+    // A session's files stay from call to call: they count against the same memory limit.
+    const fileQuota = options.session ? Math.max(0, options.maxMemoryBytes - directoryBytes(FS, [options.workdir, '/tmp'])) : options.maxMemoryBytes;
+    guard.begin(options.writableRoots, fileQuota);
     let described: Described | undefined;
     let result: string | null = null;
     let thrown: unknown;
@@ -270,7 +278,7 @@ export function createExecutor(
         await new Promise((resolve) => setTimeout(resolve, 0));
         if (h.pending_tasks() > 0) retire = 'asyncio tasks kept running after being cancelled';
       }
-      retire = h.finish() ?? retire;
+      retire = (options.session ? h.finish_session() : h.finish()) ?? retire;
     } catch (error) {
       retire = `the interpreter could not be reset (${error instanceof Error ? error.message.split('\n').at(-2) ?? error.message : String(error)})`;
     }
@@ -281,8 +289,10 @@ export function createExecutor(
       retire ??= 'the output directory could not be read';
     }
     try {
-      emptyDirectory(FS, options.workdir);
-      emptyDirectory(FS, '/tmp');
+      if (!options.session) {
+        emptyDirectory(FS, options.workdir);
+        emptyDirectory(FS, '/tmp');
+      }
       py.setStdout({ write: (b: Uint8Array) => b.length });
       py.setStderr({ write: (b: Uint8Array) => b.length });
     } catch {
@@ -292,9 +302,13 @@ export function createExecutor(
     Atomics.store(request.control, CONTROL.STATE, TASK_STATE.DONE);
 
     const endBytes = heap();
-    if (cap.denied > 0) retire ??= 'the memory limit was reached';
-    if (endBytes - baselineBytes > options.recycleGrowthBytes) {
-      retire ??= `memory grew to ${Math.round(endBytes / MIB)} MiB`;
+    if (options.session) {
+      retire = undefined; // a session keeps its interpreter through anything it survives
+    } else {
+      if (cap.denied > 0) retire ??= 'the memory limit was reached';
+      if (endBytes - baselineBytes > options.recycleGrowthBytes) {
+        retire ??= `memory grew to ${Math.round(endBytes / MIB)} MiB`;
+      }
     }
     const reason = Atomics.load(request.control, CONTROL.REASON);
     const outcome: RunOutcome = {

@@ -213,6 +213,32 @@ function wrapFtruncate(
   };
 }
 
+/** Bytes of the regular files under the given directories (symbolic links not followed). */
+export function directoryBytes(FS: EmscriptenFs, dirs: readonly string[]): number {
+  let total = 0;
+  const walk = (dir: string) => {
+    let entries: string[];
+    try {
+      entries = FS.readdir(dir);
+    } catch {
+      return;
+    }
+    for (const name of entries) {
+      if (name === '.' || name === '..') continue;
+      const p = posix.join(dir, name);
+      try {
+        const node = FS.lookupPath(p, { follow: false }).node;
+        if (FS.isDir(node.mode)) walk(p);
+        else total += node.usedBytes ?? 0;
+      } catch {
+        /* vanished */
+      }
+    }
+  };
+  dirs.forEach(walk);
+  return total;
+}
+
 /** Remove everything under `dir` (not `dir` itself); used to wipe a run's directories. */
 export function emptyDirectory(FS: EmscriptenFs, dir: string): void {
   let entries: string[];

@@ -1,15 +1,18 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logging.js';
 
 /**
- * MCP over streamable HTTP at /mcp, stateless: every POST gets a new McpServer and transport, and
- * all of them share the one worker pool. No client state stays in the process, so any number of
- * replicas can sit behind an ordinary load balancer. /healthz answers the balancer's checks.
+ * MCP over streamable HTTP at /mcp. Stateless by default: every POST gets a new McpServer and
+ * transport, and all of them share the one worker pool; no client state stays in the process, so
+ * any number of replicas can sit behind an ordinary load balancer. When sessions are on
+ * (MAX_SESSIONS > 0) it runs MCP sessions instead (mcp-session-id), which a balancer must route
+ * stickily. /healthz answers the balancer's checks.
  *
  * Guards, in order: the Host header (and Origin, when sent) must name an allowed host, against
  * DNS rebinding; the bearer token, if MCP_AUTH_TOKEN is set, compared in constant time; the body
@@ -27,12 +30,16 @@ export type HttpDeps = {
 export type HttpServer = { url: string; port: number; close: () => Promise<void> };
 
 const LOOPBACK = ['localhost', '127.0.0.1', '[::1]', '::1'];
+const MAX_MCP_SESSIONS = 1000;
+const PARSE_FAILED = Symbol('parse failed');
 
 export async function startHttpServer(deps: HttpDeps): Promise<HttpServer> {
   const { config, logger } = deps;
   const wildcard = ['0.0.0.0', '::', '[::]'].includes(config.httpHost);
   const allowed = new Set([...LOOPBACK, ...(wildcard ? [] : [config.httpHost.toLowerCase()]), ...config.httpAllowedHosts]);
   const token = config.authToken ? digest(config.authToken) : undefined;
+  const sessionful = config.maxSessions > 0;
+  const mcpSessions = new Map<string, { transport: StreamableHTTPServerTransport; touch: () => void }>();
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -64,19 +71,24 @@ export async function startHttpServer(deps: HttpDeps): Promise<HttpServer> {
     if (token && !authorized(req.headers.authorization, token)) {
       return sendRpcError(res, 401, 'Missing or wrong bearer token (MCP_AUTH_TOKEN)', { 'www-authenticate': 'Bearer' });
     }
+    const sessionId = req.headers['mcp-session-id'];
+    if (sessionful && typeof sessionId === 'string') {
+      const session = mcpSessions.get(sessionId);
+      if (!session) return sendRpcError(res, 404, `Unknown or expired MCP session '${sessionId}'`);
+      session.touch();
+      const body = req.method === 'POST' ? await parseBody(req, res) : undefined;
+      if (body === PARSE_FAILED) return;
+      await session.transport.handleRequest(req, res, body);
+      return;
+    }
     if (req.method !== 'POST') {
-      return sendRpcError(res, 405, 'This server is stateless: send each request as a POST', { allow: 'POST' });
+      const why = sessionful ? 'Send mcp-session-id, or POST an initialize request to start a session' : 'This server is stateless: send each request as a POST';
+      return sendRpcError(res, sessionful ? 400 : 405, why, sessionful ? {} : { allow: 'POST' });
     }
 
-    let body: unknown;
-    try {
-      body = JSON.parse(await readBody(req, config.httpMaxBodyBytes));
-    } catch (error) {
-      if (error instanceof BodyTooLarge) {
-        return sendRpcError(res, 413, `Request body larger than ${config.httpMaxBodyBytes} bytes (HTTP_MAX_BODY_BYTES)`);
-      }
-      return send(res, 400, { jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: the body is not JSON' }, id: null });
-    }
+    const body = await parseBody(req, res);
+    if (body === PARSE_FAILED) return;
+    if (sessionful) return startSession(req, res, body);
 
     const { server: mcp, close } = deps.newServer();
     const transport = new StreamableHTTPServerTransport({
@@ -94,6 +106,49 @@ export async function startHttpServer(deps: HttpDeps): Promise<HttpServer> {
     await transport.handleRequest(req, res, body);
   }
 
+  async function parseBody(req: http.IncomingMessage, res: http.ServerResponse): Promise<unknown> {
+    try {
+      return JSON.parse(await readBody(req, config.httpMaxBodyBytes));
+    } catch (error) {
+      if (error instanceof BodyTooLarge) {
+        sendRpcError(res, 413, `Request body larger than ${config.httpMaxBodyBytes} bytes (HTTP_MAX_BODY_BYTES)`);
+      } else {
+        send(res, 400, { jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: the body is not JSON' }, id: null });
+      }
+      return PARSE_FAILED;
+    }
+  }
+
+  async function startSession(req: http.IncomingMessage, res: http.ServerResponse, body: unknown): Promise<void> {
+    if (!isInitializeRequest(body)) {
+      return sendRpcError(res, 400, 'No mcp-session-id: the first request of a session must be initialize');
+    }
+    if (mcpSessions.size >= MAX_MCP_SESSIONS) {
+      return sendRpcError(res, 503, `Too many MCP sessions (${MAX_MCP_SESSIONS}); retry later`);
+    }
+    const { server: mcp, close } = deps.newServer();
+    let idle: NodeJS.Timeout | undefined;
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => {
+        const touch = () => {
+          clearTimeout(idle);
+          idle = setTimeout(() => void transport.close(), config.sessionIdleTimeoutMs);
+          idle.unref();
+        };
+        mcpSessions.set(id, { transport, touch });
+        touch();
+      },
+    });
+    transport.onclose = () => {
+      clearTimeout(idle);
+      if (transport.sessionId) mcpSessions.delete(transport.sessionId);
+      void close();
+    };
+    await mcp.connect(transport);
+    await transport.handleRequest(req, res, body);
+  }
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.httpPort, config.httpHost, () => resolve());
@@ -105,6 +160,7 @@ export async function startHttpServer(deps: HttpDeps): Promise<HttpServer> {
     port,
     close: () =>
       new Promise<void>((resolve) => {
+        for (const { transport } of mcpSessions.values()) void transport.close();
         server.close(() => resolve());
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 2000).unref();

@@ -10,7 +10,14 @@ afterAll(() => server?.close());
 describe('tools/list', () => {
   it('lists the three tools with input and output schemas and annotations', async () => {
     const { tools } = await server.client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(['execute_python', 'health_check', 'install_packages']);
+    expect(tools.map((t) => t.name).sort()).toEqual([
+      'close_session',
+      'create_session',
+      'execute_python',
+      'health_check',
+      'install_packages',
+      'reset_session',
+    ]);
     for (const tool of tools) {
       expect(tool.description?.length).toBeGreaterThan(20);
       expect(tool.inputSchema.type).toBe('object');
@@ -18,7 +25,7 @@ describe('tools/list', () => {
     }
     const exec = tools.find((t) => t.name === 'execute_python');
     expect(exec?.inputSchema.required).toEqual(['code']);
-    expect(Object.keys(exec?.inputSchema.properties ?? {})).toEqual(['code', 'inputData', 'timeoutMs']);
+    expect(Object.keys(exec?.inputSchema.properties ?? {})).toEqual(['code', 'inputData', 'files', 'sessionId', 'timeoutMs']);
     expect(tools.find((t) => t.name === 'health_check')?.annotations?.readOnlyHint).toBe(true);
     expect(tools.find((t) => t.name === 'install_packages')?.inputSchema.required).toEqual(['packages']);
   });

@@ -35,7 +35,12 @@ describe('loadConfig defaults', () => {
       maxOutputBytes: 1_048_576,
       maxCodeBytes: 1_048_576,
       maxInputBytes: 1_048_576,
+      maxInputFilesBytes: 10 * 1024 * 1024,
+      maxOutputFiles: 10,
+      maxOutputFilesBytes: 8 * 1024 * 1024,
       workerMaxExecutions: 0,
+      maxSessions: 4,
+      sessionIdleTimeoutMs: 600_000,
       logLevel: 'info',
       logFormat: 'json',
       preinstalledPackages: [],
@@ -51,7 +56,7 @@ describe('loadConfig defaults', () => {
       httpHost: '127.0.0.1',
       httpPort: 3000,
       httpAllowedHosts: [],
-      httpMaxBodyBytes: 4 * 1024 * 1024,
+      httpMaxBodyBytes: 16 * 1024 * 1024,
       authToken: undefined,
     });
   });
@@ -289,6 +294,12 @@ describe('describeConfig', () => {
     expect(described).toEqual({ ...config, authToken: '(none)' });
     expect(described).not.toBe(config);
     expect(Object.isFrozen(described)).toBe(false);
+  });
+
+  it('turns sessions on for stdio and off for HTTP unless MAX_SESSIONS says', () => {
+    expect(load().maxSessions).toBe(4);
+    expect(load({ MCP_TRANSPORT: 'http' }).maxSessions).toBe(0);
+    expect(load({ MCP_TRANSPORT: 'http', MAX_SESSIONS: '2' }).maxSessions).toBe(2);
   });
 
   it('never shows the bearer token, only whether there is one', () => {

@@ -14,6 +14,7 @@ function output(over: Partial<ExecutePythonOutput> = {}): ExecutePythonOutput {
     stdoutTruncated: false,
     stderrTruncated: false,
     memoryMb: 30,
+    files: [],
     executionId: 'test-id',
     ...over,
   };

@@ -345,13 +345,23 @@ def prepare(source):
     return Prepared(body, expr_code, source)
 
 
-def begin(prepared, workdir):
-    """Start a run: a fresh __main__ in the working directory. Returns its namespace."""
+_session_main = None
+
+
+def begin(prepared, workdir, session=False):
+    """Start a run: a fresh __main__ in the working directory (in a session, the session's own,
+    kept from call to call, in the directory it was left in). Returns its namespace."""
+    global _session_main
     linecache.cache[USER_FILENAME] = (len(prepared.source), None, prepared.source.splitlines(True), USER_FILENAME)
-    main = types.ModuleType("__main__")
-    main.__dict__["__builtins__"] = builtins
+    if session and _session_main is not None:
+        main = _session_main
+    else:
+        main = types.ModuleType("__main__")
+        main.__dict__["__builtins__"] = builtins
+        os.chdir(workdir)
+        if session:
+            _session_main = main
     sys.modules["__main__"] = main
-    os.chdir(workdir)
     imported = _run.imported
     _run.__init__()
     _run.imported = imported
@@ -474,6 +484,13 @@ def pending_tasks():
         return len(asyncio.all_tasks(_state.loop))
     except RuntimeError:
         return 0
+
+
+def finish_session():
+    """After a run in a session: everything stays for the next call, except work the run left
+    scheduled (its output would land in no call)."""
+    linecache.cache.pop(USER_FILENAME, None)
+    return None
 
 
 def finish():

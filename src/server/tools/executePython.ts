@@ -5,12 +5,20 @@ import { toExecutorError, type ErrorInfo } from '../../errors.js';
 import type { Logger } from '../../logging.js';
 import type { Metrics } from '../../metrics.js';
 import type { ExecutorPool, PoolResult } from '../../pool/executorPool.js';
+import type { SessionManager } from '../../sessions/sessionManager.js';
 import { startLiveOutput, type ClientSession } from '../liveOutput.js';
 import { createInputFilesSchema, describeFiles, OutputFileSchema, toFileContent, toInputFiles } from './executionFiles.js';
 import type { ToolDefinition } from '../toolDefinition.js';
 import { BaseResultShape, errorHeadline, toToolResult } from '../toolResult.js';
 
-export type ExecuteDeps = { config: Config; pool: ExecutorPool; metrics: Metrics; logger: Logger; session: ClientSession };
+export type ExecuteDeps = {
+  config: Config;
+  pool: ExecutorPool;
+  sessions: SessionManager;
+  metrics: Metrics;
+  logger: Logger;
+  session: ClientSession;
+};
 
 const byteLength = (s: string) => Buffer.byteLength(s, 'utf8');
 
@@ -33,6 +41,11 @@ export function createExecutePythonInputSchema(config: Config) {
         })
         .describe('Lines fed to standard input: input() returns them one by one, sys.stdin.read() the rest; past the last line, EOFError.'),
       files: createInputFilesSchema(config),
+      sessionId: z
+        .string({ error: 'expected the sessionId create_session returned' })
+        .min(1)
+        .optional()
+        .describe('Run in this session (from create_session): its variables, imports and files stay between calls'),
       timeoutMs: z
         .number({ error: 'expected a number of milliseconds' })
         .int({ error: 'must be a whole number of milliseconds' })
@@ -60,6 +73,11 @@ export const ExecutePythonOutputSchema = z.object({
   memoryMb: z.number().optional().describe("The worker's WebAssembly memory when the run ended"),
   files: z.array(OutputFileSchema).describe('Files the code left in ./output/ (and figures left open), returned as content'),
   executionId: z.string(),
+  sessionId: z.string().optional(),
+  sessionState: z
+    .enum(['kept', 'lost'])
+    .optional()
+    .describe("In a session: whether its state survived this call (lost when its worker had to be replaced)"),
 });
 export type ExecutePythonOutput = z.infer<typeof ExecutePythonOutputSchema>;
 
@@ -103,9 +121,10 @@ export function createExecutePythonTool(deps: ExecuteDeps) {
       log.info({ codeBytes: byteLength(args.code), stdinLines: args.inputData?.length ?? 0, timeoutMs }, 'execution started');
       log.debug({ code: args.code }, 'execution code');
       let outcome: PoolResult;
+      let sessionState: 'kept' | 'lost' | undefined;
       const live = startLiveOutput(extra, deps.session);
       try {
-        outcome = await pool.run({
+        const request = {
           code: args.code,
           stdin: args.inputData ?? [],
           timeoutMs,
@@ -113,7 +132,14 @@ export function createExecutePythonTool(deps: ExecuteDeps) {
           executionId,
           onOutput: live.onOutput,
           files: toInputFiles(args.files),
-        });
+        };
+        if (args.sessionId) {
+          const result = await deps.sessions.run(args.sessionId, request);
+          sessionState = result.sessionState;
+          outcome = result;
+        } else {
+          outcome = await pool.run(request);
+        }
       } catch (error) {
         const e = toExecutorError(error);
         if (e.details?.reason === 'QUEUE_FULL') metrics.recordQueueRejection();
@@ -159,6 +185,7 @@ export function createExecutePythonTool(deps: ExecuteDeps) {
         memoryMb: run.memory.wasmMb,
         files: returned.info,
         executionId,
+        ...(args.sessionId ? { sessionId: args.sessionId, sessionState } : {}),
       };
       const result = toToolResult(formatText(structured, config.maxOutputBytes), structured);
       result.content.push(...returned.content);
@@ -178,6 +205,10 @@ export function formatText(out: ExecutePythonOutput, maxOutputBytes: number): st
   const parts: string[] = [];
   if (out.error) {
     parts.push(errorHeadline(out.error));
+    if (out.sessionState === 'lost') parts.push(`The session's state was lost: its worker had to be replaced. Run the set-up code again.`);
+    if (out.sessionState === 'kept' && /EXECUTION_TIMEOUT|MEMORY_LIMIT_EXCEEDED/.test(out.error.code)) {
+      parts.push(`The session's state was kept.`);
+    }
     const tb = out.error.details?.traceback;
     if (typeof tb === 'string' && tb.trim()) parts.push(tb.trimEnd());
   }

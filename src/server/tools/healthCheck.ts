@@ -3,6 +3,8 @@ import { describeConfig, type Config } from '../../config.js';
 import { ERROR_CODES } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
 import type { PackageManager } from '../../packages/packageManager.js';
+import type { SessionManager } from '../../sessions/sessionManager.js';
+import { SessionInfoSchema } from './sessions.js';
 import type { ExecutorPool } from '../../pool/executorPool.js';
 import type { RuntimeInfo } from '../../versions.js';
 import type { ToolDefinition } from '../toolDefinition.js';
@@ -15,6 +17,7 @@ export type HealthDeps = {
   metrics: Metrics;
   runtime: RuntimeInfo;
   packageManager: Pick<PackageManager, 'installed' | 'problems'>;
+  sessions: Pick<SessionManager, 'list'>;
 };
 
 const count = z.number().int();
@@ -53,6 +56,7 @@ export const HealthCheckOutputSchema = z.object({
     restartsByReason: z.record(z.string(), count),
   }),
   packages: z.array(z.object({ name: z.string(), version: z.string() })),
+  sessions: z.array(SessionInfoSchema),
   problems: z.array(z.string()),
 });
 
@@ -79,6 +83,7 @@ export function createHealthCheckTool(deps: HealthDeps) {
         metrics,
         pool: deps.pool.stats(),
         packages: packages.installed,
+        sessions: deps.sessions.list(),
         problems: packages.problems,
       };
       const m = structured.metrics;
@@ -89,6 +94,7 @@ export function createHealthCheckTool(deps: HealthDeps) {
         `executions: ${m.totalExecutions} (${m.totalErrors} errors, success rate ${m.successRate}), average ${m.averageExecutionTimeMs} ms, ${m.averageMemoryUsageMb} MB`,
         `workers: ${p.workers}/${p.maxWorkers}, busy ${p.busy}, queued ${p.queued}/${p.maxQueue}, restarts ${p.workerRestarts}`,
         `packages: ${packages.installed.map((x) => `${x.name}==${x.version}`).join(', ') || 'none installed'}`,
+        `sessions: ${structured.sessions.length}/${deps.config.maxSessions}`,
         ...packages.problems.map((problem) => `problem: ${problem}`),
       ].join('\n');
       return toToolResult(text, structured);

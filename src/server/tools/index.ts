@@ -4,10 +4,16 @@ import { registerToolDefinitions, type ToolDefinition } from '../toolDefinition.
 import { createExecutePythonTool, type ExecuteDeps } from './executePython.js';
 import { createHealthCheckTool, type HealthDeps } from './healthCheck.js';
 import { createInstallPackagesTool, type InstallDeps } from './installPackages.js';
+import { createSessionTools, type SessionToolDeps } from './sessions.js';
 
-export type ToolDeps = ExecuteDeps & HealthDeps & InstallDeps & { logger: Logger };
+export type ToolDeps = ExecuteDeps & HealthDeps & InstallDeps & SessionToolDeps & { logger: Logger };
 
 export function registerTools(server: McpServer, deps: ToolDeps): void {
-  const tools = [createExecutePythonTool(deps), createInstallPackagesTool(deps), createHealthCheckTool(deps)];
+  const tools = [
+    createExecutePythonTool(deps),
+    createInstallPackagesTool(deps),
+    createHealthCheckTool(deps),
+    ...(deps.sessions.enabled ? createSessionTools(deps) : []),
+  ];
   registerToolDefinitions(server, tools as unknown as ToolDefinition[], deps.logger);
 }
