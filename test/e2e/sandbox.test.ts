@@ -1,0 +1,1120 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  allText,
+  FIND_API,
+  JS_INTRINSICS,
+  listing,
+  loopbackListener,
+  privateCacheDir,
+  py,
+  SandboxServer,
+  secret,
+  sleep,
+  type Outcome,
+} from '../helpers/sandbox.js';
+import type { ExecResult } from '../helpers/server.js';
+
+/**
+ * Sandbox escape attempts, written as an attacker would write them: Python code sent through the
+ * real MCP client to the built server. Each test tries one route to one goal and asserts that the
+ * attempt fails AND that the server keeps serving. The goals (from the security issue):
+ *
+ *   1. no server environment variables, no host files (read, write, create, delete), no cache poisoning;
+ *   2. no processes, no native addons, no network connection of any kind;
+ *   3. no ending, crashing or freezing the server or its pool, no forged pool messages;
+ *   4. no unbounded memory outside WebAssembly;
+ *   5. no seeing or changing another execution's code, input, output or namespace.
+ *
+ * The routes: the `js` module, pyodide.code.run_js, pyodide_js, the Pyodide FFI (to_js,
+ * create_proxy, JsProxy attribute walks), the Function constructor, Emscripten's file systems,
+ * ctypes, _pyodide_core, pyodide.webloop, pyodide._package_loader, sockets, gc walks, sys.modules
+ * and meta_path tricks, and the interpreter-wide hooks a run can leave behind.
+ */
+
+const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SHARED_CACHE = inject('cacheDir');
+const CANARY_ENV = secret('canary-env');
+
+const alive = (r: Outcome): r is ExecResult => !('failed' in r);
+const text = (r: Outcome) => allText(r);
+
+// ---------------------------------------------------------------------------------------------
+// what Python needs keeps working
+// ---------------------------------------------------------------------------------------------
+
+const general = new SandboxServer({ MAX_CONCURRENT_EXECUTIONS: '1', EXECUTION_TIMEOUT_MS: '4000', CANARY_SECRET: CANARY_ENV });
+
+describe('what Python needs keeps working', () => {
+  beforeAll(async () => {
+    if (!general.pid) await general.start();
+  });
+
+  it('runs the standard library: json, datetime, decimal, collections, hashlib, random, time', async () => {
+    const r = await general.run(py`
+      import json, datetime, decimal, collections, hashlib, random, time, statistics, re
+      t0 = time.time(); time.sleep(0.01)
+      print(json.dumps({'a': [1, 2]}), datetime.date(2024, 2, 29).isoformat(), decimal.Decimal('0.1') * 3)
+      print(collections.Counter('abca').most_common(1), hashlib.sha256(b'abc').hexdigest()[:16])
+      print(0 <= random.random() < 1, time.time() - t0 >= 0.01, statistics.mean([1, 2, 3]), re.findall('[0-9]+', 'a1b22'))
+    `);
+    expect(text(r)).not.toContain('Error');
+    if (alive(r)) {
+      expect(r.status).toBe('success');
+      expect(r.stdout).toBe(
+        '{"a": [1, 2]} 2024-02-29 0.3\n' + "[('a', 2)] ba7816bf8f01cfea\n" + "True True 2 ['1', '22']\n",
+      );
+    }
+  });
+
+  it('feeds input() and prints, and keeps in-memory files in the working directory and /tmp', async () => {
+    const r = await general.run(
+      py`
+        name = input('name? ')
+        with open('notes.txt', 'w') as f:
+            f.write(name * 3)
+        with open('/tmp/t.bin', 'wb') as f:
+            f.write(bytes(range(10)))
+        import os
+        print(open('notes.txt').read(), os.path.getsize('/tmp/t.bin'), os.getcwd())
+      `,
+      { inputData: ['ab'] },
+    );
+    expect(alive(r) && r.stdout).toBe('name? ababab 10 /home/pyodide/work\n');
+  });
+
+  it('runs asyncio: gather, sleep, tasks, top-level await', async () => {
+    const r = await general.run(py`
+      import asyncio
+      async def double(x):
+          await asyncio.sleep(0.01)
+          return 2 * x
+      task = asyncio.create_task(double(5))
+      print(await asyncio.gather(double(1), double(2)), await task)
+    `);
+    expect(alive(r) && r.stdout).toBe('[2, 4] 10\n');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// goal 1 and 2: the host (environment, files, cache, processes, addons, network)
+// ---------------------------------------------------------------------------------------------
+
+describe('the host is out of reach', () => {
+  let host: SandboxServer;
+  let canaryDir: string;
+  let canaryFile: string;
+  let cacheDir: string;
+  const CANARY_FILE = secret('canary-file');
+
+  beforeAll(async () => {
+    canaryDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-sandbox-canary-'));
+    canaryFile = path.join(canaryDir, 'secret.txt');
+    fs.writeFileSync(canaryFile, CANARY_FILE);
+    fs.writeFileSync(path.join(canaryDir, 'addon.node'), Buffer.from('\0asm\x01\0\0\0'));
+    // Its own cache directory, so an attack on the cache cannot touch the other tests' cache.
+    cacheDir = privateCacheDir(SHARED_CACHE);
+    host = new SandboxServer({
+      MAX_CONCURRENT_EXECUTIONS: '1',
+      EXECUTION_TIMEOUT_MS: '10000',
+      CANARY_SECRET: CANARY_ENV,
+      PACKAGE_CACHE_DIR: cacheDir,
+    });
+    await host.start();
+  });
+  afterEach(async () => {
+    await host.ensureHealthy();
+  });
+  afterAll(async () => {
+    await host?.close();
+    fs.rmSync(canaryDir, { recursive: true, force: true });
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  const expectServing = async () => {
+    expect(host.processAlive()).toBe(true);
+    expect(await host.answers()).toBe(true);
+  };
+
+  describe('environment variables and files (goal 1)', () => {
+    it('cannot import js or pyodide_js, or run JavaScript with pyodide.code.run_js', async () => {
+      const r = await host.run(py`
+        import sys, importlib
+        for name in ('js', 'pyodide_js', 'pyodide_js._api', 'js.process'):
+            try:
+                m = importlib.import_module(name)
+                print('IMPORTED', name, [k for k in ('process', 'require', 'fetch') if hasattr(m, k)])
+            except ImportError:
+                print('refused', name)
+        try:
+            from pyodide.code import run_js
+            print('RAN', run_js('typeof process'))
+        except Exception as e:
+            print('run_js refused:', type(e).__name__)
+        import _pyodide._importhook as hook
+        print('registered js modules:', sorted(hook.jsfinder.jsproxies))
+      `);
+      expect(text(r)).not.toContain('IMPORTED');
+      expect(text(r)).not.toContain('RAN');
+      expect(text(r)).toContain('registered js modules: []');
+      expect(text(r)).not.toContain(CANARY_ENV);
+      await expectServing();
+    });
+
+    it('sys.modules and meta_path tricks do not bring js or pyodide_js back', async () => {
+      const r = await host.run(py`
+        import sys, importlib, importlib.abc, importlib.util
+        import _pyodide._importhook as hook
+        # re-run the finder that served js, after clearing every cache the import system has
+        sys.modules.pop('js', None)
+        importlib.invalidate_caches()
+        sys.meta_path.insert(0, hook.jsfinder)
+        for name in ('js', 'pyodide_js'):
+            try:
+                print('IMPORTED', name, dir(importlib.import_module(name))[:5])
+            except ImportError:
+                print('refused', name)
+        # any module object left in sys.modules that is a JavaScript object?
+        from pyodide.ffi import JsProxy
+        print('JsProxy modules:', [k for k, v in list(sys.modules.items()) if isinstance(v, JsProxy)])
+      `);
+      expect(text(r)).not.toContain('IMPORTED');
+      expect(text(r)).toContain('JsProxy modules: []');
+      await expectServing();
+    });
+
+    it('the Function constructor, reached from any JavaScript object, compiles nothing', async () => {
+      const r = await host.run(py`
+        ${JS_INTRINSICS}
+        from pyodide.webloop import scheduleCallback
+        routes = {
+            'array.constructor.constructor': lambda: to_js([1]).constructor.constructor,
+            'map.__proto__.constructor.constructor': lambda: to_js({'a': 1}).__proto__.constructor.constructor,
+            'uint8array.constructor.constructor': lambda: to_js(b'x').constructor.constructor,
+            'webloop.scheduleCallback.constructor': lambda: scheduleCallback.constructor,
+            'Object.constructor': lambda: Obj.constructor,
+            'Function.prototype.constructor': lambda: Fn.prototype.constructor,
+        }
+        for label, get in routes.items():
+            F = get()
+            for how in ('call', 'new', 'bind'):
+                try:
+                    if how == 'call':
+                        f = F('return typeof process === "object" ? JSON.stringify(process.env) : "none"')
+                    elif how == 'new':
+                        f = F.new('return 1')
+                    else:
+                        f = F.bind(None, 'return 1')()
+                    print('COMPILED', label, how, f() if callable(f) else f)
+                except Exception as e:
+                    print('refused', label, how, type(e).__name__)
+      `);
+      expect(text(r)).not.toContain('COMPILED');
+      expect(text(r)).not.toContain(CANARY_ENV);
+      await expectServing();
+    });
+
+    it('ctypes cannot run JavaScript through emscripten_run_script', async () => {
+      const marker = path.join(canaryDir, 'marker-run-script');
+      const js = `require('fs').writeFileSync(${JSON.stringify(marker)}, JSON.stringify(process.env))`;
+      for (const fn of ['emscripten_run_script', 'emscripten_run_script_int', 'emscripten_run_script_string']) {
+        const r = await host.run(py`
+          import ctypes
+          lib = ctypes.CDLL(None)
+          f = getattr(lib, '${fn}')
+          f.restype = ctypes.c_char_p if '${fn}'.endswith('string') else ctypes.c_int
+          print('RAN', f(${JSON.stringify(js)}.encode()))
+        `);
+        expect(text(r)).not.toContain(CANARY_ENV);
+        expect(fs.existsSync(marker)).toBe(false);
+        await expectServing();
+      }
+    });
+
+    it('cannot read the server environment variables by any route', async () => {
+      const r = await host.run(py`
+        import os, ctypes
+        print(dict(os.environ))
+        try:
+            print(open('/proc/self/environ').read())
+        except OSError as e:
+            print('no /proc/self/environ:', e.errno)
+        getenv = ctypes.CDLL(None).getenv
+        getenv.restype = ctypes.c_char_p
+        print('getenv:', getenv(b'CANARY_SECRET'))
+        ${FIND_API}
+        if api is not None:
+            import json
+            for label, get in [
+                ('config.env', lambda: api._api.config.env),
+                ('Module.ENV', lambda: api._module.ENV),
+                ('config.args', lambda: api._api.config.args),
+                ('runtimeEnv', lambda: api._api.runtimeEnv),
+            ]:
+                try:
+                    v = get()
+                    print(label, json.dumps(v.to_py() if hasattr(v, 'to_py') else v, default=str))
+                except Exception as e:
+                    print(label, 'refused', type(e).__name__)
+      `);
+      expect(text(r)).not.toContain(CANARY_ENV);
+      await expectServing();
+    });
+
+    it('cannot read host files outside the package (a canary file, /etc/hostname), by open() or by the Pyodide API left in the heap', async () => {
+      const hostname = fs.existsSync('/etc/hostname') ? fs.readFileSync('/etc/hostname', 'utf8').trim() : '';
+      const r = await host.run(py`
+        import os
+        paths = [${JSON.stringify(canaryFile)}, '/etc/hostname', '/etc/passwd']
+        for p in paths:
+            try:
+                print('READ', p, open(p).read())
+            except OSError as e:
+                print('open refused', p, e.errno)
+        try:
+            print('LISTED', os.listdir(${JSON.stringify(canaryDir)}))
+        except OSError as e:
+            print('listdir refused', e.errno)
+        ${FIND_API}
+        if api is not None:
+            for p in paths + ['file://' + paths[0]]:
+                try:
+                    data = await api._api.loadBinaryFile(p)
+                    print('READ', p, bytes(data.to_py()).decode(errors='replace'))
+                except Exception as e:
+                    print('loadBinaryFile refused', p, str(e)[:80])
+      `);
+      expect(text(r)).not.toContain(CANARY_FILE);
+      expect(text(r)).not.toContain('READ');
+      if (hostname) expect(text(r)).not.toContain(`READ /etc/hostname ${hostname}`);
+      await expectServing();
+    });
+
+    it("cannot read the package's own files or the package cache (the start-up snapshot)", async () => {
+      const snapshot = listing(cacheDir).find((f) => f.startsWith('snapshots/'))?.split(' ')[0] ?? 'snapshots/none.bin';
+      const targets = [
+        path.join(PACKAGE_ROOT, 'package.json'),
+        path.join(PACKAGE_ROOT, 'build', 'index.js'),
+        path.join(PACKAGE_ROOT, 'node_modules', 'pyodide', 'package.json'),
+        path.join(cacheDir, snapshot),
+      ];
+      const r = await host.run(py`
+        targets = ${JSON.stringify(targets)}
+        for p in targets:
+            try:
+                print('READ by open()', p, len(open(p, 'rb').read()))
+            except OSError as e:
+                print('open refused', p, e.errno)
+        ${FIND_API}
+        if api is not None:
+            for p in targets:
+                try:
+                    data = bytes((await api._api.loadBinaryFile(p)).to_py())
+                    print('READ by loadBinaryFile', p, len(data), data[:40])
+                except Exception as e:
+                    print('loadBinaryFile refused', p, str(e)[:80])
+      `);
+      expect(text(r)).not.toContain('READ');
+      expect(text(r)).not.toContain('mcp-python-executor"');
+      await expectServing();
+    });
+
+    it('cannot write, create or delete host files, nor poison PACKAGE_CACHE_DIR', async () => {
+      const cacheBefore = listing(cacheDir);
+      const r = await host.run(py`
+        import os
+        canary = ${JSON.stringify(canaryFile)}
+        attempts = {
+            'overwrite canary': lambda: open(canary, 'w').write('pwned'),
+            'create beside canary': lambda: open(os.path.join(os.path.dirname(canary), 'created.txt'), 'w').write('x'),
+            'delete canary': lambda: os.remove(canary),
+            'mkdir + create in the cache dir': lambda: (os.makedirs(${JSON.stringify(cacheDir)}, exist_ok=True), open(${JSON.stringify(path.join(cacheDir, 'created.txt'))}, 'w').write('x')),
+        }
+        for label, f in attempts.items():
+            try:
+                f()
+                print('in-memory only?', label)
+            except OSError as e:
+                print('refused', label, e.errno)
+        ${FIND_API}
+        if api is not None:
+            # The package manager copies a "missing" wheel from its CDN URL into the cache with
+            # node:fs; the CDN URL and the lock file are plain, writable JavaScript objects.
+            ${JS_INTRINSICS}
+            pm = api._api.packageManager
+            pm.cdnURL = ${JSON.stringify(`${PACKAGE_ROOT}/`)}
+            setattr(api._api.lockfile_packages, 'sandbox-poison', to_js({'file_name': 'package.json', 'sha256': 'abcd'}, dict_converter=Obj.fromEntries))
+            entry = to_js({'channel': pm.defaultChannel, 'normalizedName': 'sandbox-poison', 'name': 'sandbox-poison'}, dict_converter=Obj.fromEntries)
+            try:
+                data = await pm.downloadPackage(entry, False)
+                print('WROTE a copy into the cache:', len(data.to_py()), 'bytes')
+            except Exception as e:
+                print('package manager refused', str(e)[:100])
+      `);
+      expect(fs.readFileSync(canaryFile, 'utf8')).toBe(CANARY_FILE);
+      expect(fs.readdirSync(canaryDir).sort()).toEqual(['addon.node', 'secret.txt']);
+      expect(listing(cacheDir), text(r)).toEqual(cacheBefore);
+      await expectServing();
+    });
+
+    it("cannot mount host directories through Emscripten's file systems", async () => {
+      const r = await host.run(py`
+        import os
+        print('root:', sorted(os.listdir('/')))
+        ${FIND_API}
+        if api is not None:
+            FS = api._module.FS
+            print('mountNodeFS:', api.mountNodeFS, 'NODEFS in FS.filesystems:', 'NODEFS' in list(FS.filesystems.object_keys()), 'Module.NODEFS:', getattr(api._module, 'NODEFS', None))
+            ${JS_INTRINSICS}
+            for label, fsys in [('FS.filesystems.NODEFS', lambda: FS.filesystems.NODEFS), ('Module.NODEFS', lambda: api._module.NODEFS)]:
+                try:
+                    t = fsys()
+                    if t is None:
+                        print('absent', label); continue
+                    os.makedirs('/tmp/m', exist_ok=True)
+                    FS.mount(t, to_js({'root': ${JSON.stringify(canaryDir)}}, dict_converter=Obj.fromEntries), '/tmp/m')
+                    print('MOUNTED', label, os.listdir('/tmp/m'), open('/tmp/m/secret.txt').read())
+                except Exception as e:
+                    print('refused', label, str(e)[:80])
+      `);
+      expect(text(r)).not.toContain('MOUNTED');
+      expect(text(r)).not.toContain(CANARY_FILE);
+      await expectServing();
+    });
+  });
+
+  describe('processes, native addons and the network (goal 2)', () => {
+    it('cannot start a process: os.system, os.popen, subprocess, os.posix_spawn, ctypes system()', async () => {
+      const marker = path.join(canaryDir, 'marker-process');
+      const cmd = `touch ${marker}`;
+      const attempts = [
+        `import os\nos.system(${JSON.stringify(cmd)})`,
+        `import os\nos.popen(${JSON.stringify(cmd)}).read()`,
+        `import subprocess\nsubprocess.run(${JSON.stringify(cmd)}, shell=True)`,
+        `import os\nos.posix_spawn('/bin/sh', ['sh', '-c', ${JSON.stringify(cmd)}], {})`,
+        `import os\nos.execv('/bin/sh', ['sh', '-c', ${JSON.stringify(cmd)}])`,
+        `import ctypes\nctypes.CDLL(None).system(${JSON.stringify(cmd)}.encode())`,
+      ];
+      for (const code of attempts) {
+        await host.run(code);
+        expect(fs.existsSync(marker), code).toBe(false);
+        await expectServing();
+      }
+    });
+
+    it('cannot load a native addon', async () => {
+      const addon = path.join(canaryDir, 'addon.node');
+      // Two copies: Emscripten remembers a failed dlopen, so each route gets its own first try.
+      const other = path.join(canaryDir, 'addon2.node');
+      fs.copyFileSync(addon, other);
+      const r = await host.run(py`
+        import ctypes
+        try:
+            ctypes.CDLL(${JSON.stringify(addon)})
+            print('LOADED by ctypes')
+        except OSError as e:
+            print('ctypes refused', str(e)[:80])
+        ${FIND_API}
+        if api is not None:
+            try:
+                await api._api.loadDynlib(${JSON.stringify(other)}, True)
+                print('LOADED by loadDynlib')
+            except Exception as e:
+                print('loadDynlib refused', str(e)[:80])
+      `);
+      fs.rmSync(other);
+      expect(text(r)).not.toContain('LOADED');
+      await expectServing();
+    });
+
+    it('socket.create_connection, urllib, http.client and asyncio streams open no connection', async () => {
+      const listener = await loopbackListener();
+      try {
+        const r = await host.run(py`
+          import socket, urllib.request, http.client, asyncio
+          port = ${listener.port}
+          def attempt(label, f):
+              try:
+                  print('CONNECTED', label, f())
+              except Exception as e:
+                  print('refused', label, type(e).__name__)
+          attempt('socket', lambda: socket.create_connection(('127.0.0.1', port), timeout=2).recv(100))
+          attempt('urllib', lambda: urllib.request.urlopen(f'http://127.0.0.1:{port}/', timeout=2).read())
+          attempt('http.client', lambda: http.client.HTTPConnection('127.0.0.1', port, timeout=2).request('GET', '/'))
+          try:
+              r, w = await asyncio.open_connection('127.0.0.1', port)
+              print('CONNECTED asyncio', await r.readline())
+          except Exception as e:
+              print('refused asyncio', type(e).__name__)
+        `);
+        await sleep(200);
+        expect(text(r)).not.toContain('CONNECTED');
+        expect(listener.connections()).toBe(0);
+      } finally {
+        await listener.close();
+      }
+      await expectServing();
+    });
+
+    it('fetch, pyfetch and WebSocket are not available and open no connection', async () => {
+      const listener = await loopbackListener();
+      try {
+        const r = await host.run(py`
+          url = 'http://127.0.0.1:${listener.port}/'
+          try:
+              from pyodide.http import pyfetch
+              resp = await pyfetch(url)
+              print('FETCHED', await resp.string())
+          except Exception as e:
+              print('pyfetch refused', type(e).__name__)
+          for name in ('fetch', 'WebSocket', 'XMLHttpRequest'):
+              try:
+                  exec(f'from js import {name}')
+                  print('IMPORTED', name)
+              except ImportError:
+                  print('refused', name)
+          ${FIND_API}
+          if api is not None:
+              try:
+                  data = await api._api.loadBinaryFile(url)
+                  print('FETCHED by loadBinaryFile', bytes(data.to_py()))
+              except Exception as e:
+                  print('loadBinaryFile refused', str(e)[:80])
+        `);
+        await sleep(200);
+        expect(text(r)).not.toContain('FETCHED');
+        expect(text(r)).not.toContain('IMPORTED');
+        expect(listener.connections()).toBe(0);
+      } finally {
+        await listener.close();
+      }
+      await expectServing();
+    });
+
+    it('the Pyodide API left in the heap (gc.get_objects) cannot switch on Node sockets', async () => {
+      const listener = await loopbackListener();
+      try {
+        const r = await host.run(py`
+          import sys, asyncio, socket
+          ${FIND_API}
+          if api is not None:
+              try:
+                  await api._api.initializeNodeSockFS()
+                  sys.modules['pyodide_js'] = api          # what webloop's sock_connect imports
+                  sys.modules['pyodide_js._api'] = api._api
+                  r, w = await asyncio.open_connection('127.0.0.1', ${listener.port})
+                  print('CONNECTED', await r.readline())
+              except Exception as e:
+                  print('refused', type(e).__name__, str(e)[:80])
+        `);
+        await sleep(200);
+        expect(text(r)).not.toContain('CONNECTED');
+        expect(listener.connections()).toBe(0);
+      } finally {
+        await listener.close();
+      }
+      await expectServing();
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// goal 3: the server and its pool keep running
+// ---------------------------------------------------------------------------------------------
+
+describe('the server and its pool survive (goal 3)', () => {
+  beforeAll(async () => {
+    if (!general.pid) await general.start();
+  });
+  afterEach(async () => {
+    await general.ensureHealthy();
+  });
+
+  const expectServing = async () => {
+    expect(general.processAlive()).toBe(true);
+    expect(await general.answers()).toBe(true);
+  };
+
+  it('cannot end the server: os._exit, SIGKILL to itself, fatal errors, Emscripten exit and abort', async () => {
+    const attempts = [
+      'import os\nos._exit(3)',
+      'import os, signal\nos.kill(os.getpid(), signal.SIGKILL)',
+      'import signal\nsignal.raise_signal(signal.SIGABRT)',
+      'import _pyodide_core\n_pyodide_core.trigger_fatal_error()',
+      `${FIND_API}\napi._module._exit(1)`,
+      `${FIND_API}\napi._module._abort()`,
+      `${FIND_API}\napi._module._emscripten_force_exit(2)`,
+      `${FIND_API}\napi._api.fatal_error('boom')`,
+    ];
+    for (const code of attempts) {
+      await general.run(code);
+      expect(general.processAlive(), code).toBe(true);
+      expect(await general.answers(), code).toBe(true);
+    }
+  });
+
+  it('a run that loops forever, swallows KeyboardInterrupt or switches interrupts off is stopped', async () => {
+    const attempts = [
+      'while True:\n    pass',
+      'while True:\n    try:\n        while True: pass\n    except BaseException:\n        pass',
+      `${FIND_API}\napi.setInterruptBuffer(None)\nwhile True:\n    pass`,
+    ];
+    for (const code of attempts) {
+      const r = await general.run(code, { timeoutMs: 1000, clientTimeoutMs: 15_000 });
+      expect(alive(r) && r.error?.code, code).toBe('EXECUTION_TIMEOUT');
+      await expectServing();
+    }
+  });
+
+  it('a callback the run leaves scheduled (pyodide.webloop.scheduleCallback) cannot freeze the worker', async () => {
+    const r = await general.run(py`
+      from pyodide.webloop import scheduleCallback
+      from pyodide.ffi import create_proxy
+      def spin():
+          while True:
+              pass
+      scheduleCallback(create_proxy(spin), 0)   # runs right after this execution, with no time limit
+      'scheduled'
+    `);
+    expect(alive(r) && r.result).toBe("'scheduled'");
+    // The execution time limit is 4 s: a healthy server answers well within 10 s.
+    const next = await general.run('print(6 * 7)', { clientTimeoutMs: 10_000 });
+    expect(text(next)).toContain('42');
+  });
+
+  it('cannot reach a postMessage to forge pool messages, and the next call gets its own result', async () => {
+    const r = await general.run(py`
+      ${JS_INTRINSICS}
+      from pyodide.webloop import scheduleCallback
+      from pyodide.ffi import JsProxy
+      ${FIND_API}
+      roots = {'array': to_js([1]), 'map': to_js({'a': 1}), 'bytes': to_js(b'x'), 'scheduleCallback': scheduleCallback}
+      if api is not None:
+          roots['api'] = api
+      is_pyproxy = api._api.isPyProxy if api is not None else (lambda v: False)
+      seen, found, queue = set(), [], [(v, k, 0) for k, v in roots.items()]
+      while queue and len(seen) < 4000:
+          o, where, depth = queue.pop(0)
+          try:
+              names = list(Obj.getOwnPropertyNames(o))
+          except Exception:
+              continue
+          for n in names:
+              if n in ('postMessage', 'parentPort', 'port', 'workerData'):
+                  found.append(where + '.' + n)
+              if depth >= 3 or n.startswith('HEAP') or n in ('caller', 'arguments'):
+                  continue
+              try:
+                  d = Obj.getOwnPropertyDescriptor(o, n)
+                  v = d.value if 'value' in Obj.keys(d) else None
+              except Exception:
+                  continue
+              if isinstance(v, JsProxy) and not is_pyproxy(v) and v.js_id not in seen:
+                  seen.add(v.js_id)
+                  queue.append((v, where + '.' + n, depth + 1))
+      print('FOUND' if found else 'nothing found', found[:5])
+    `);
+    expect(text(r)).not.toContain('FOUND');
+    const victim = await general.run('print(sum(range(10)))');
+    expect(alive(victim) && victim.stdout).toBe('45\n');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// goal 4: memory outside WebAssembly
+// ---------------------------------------------------------------------------------------------
+
+describe('memory outside WebAssembly stays bounded (goal 4)', () => {
+  const LIMIT_MB = 64;
+  // Peak RSS growth allowed for one execution: the limit, plus the worker's JavaScript heap
+  // (256 MiB old generation), plus room for a replacement worker. Each attack below tries ~1 GiB.
+  const MAX_GROWTH_MB = LIMIT_MB + 320;
+  const mem = new SandboxServer({
+    MAX_MEMORY_MB: String(LIMIT_MB),
+    MAX_CONCURRENT_EXECUTIONS: '1',
+    EXECUTION_TIMEOUT_MS: '20000',
+  });
+  let baseline = 0;
+
+  beforeAll(async () => {
+    await mem.start();
+    baseline = mem.rssMb();
+  });
+  afterEach(async () => {
+    // A server left bloated or dead by an attack is replaced, so each test measures only itself.
+    await mem.ensureHealthy(baseline + 200);
+    if (mem.starts > 1) baseline = Math.min(baseline, mem.rssMb());
+  });
+  afterAll(() => mem.close());
+
+  /** Run the attack, then a normal call (so work the attack left behind has run), and measure. */
+  async function attack(code: string, settleMs = 0): Promise<{ r: Outcome; growthMb: number; serving: boolean }> {
+    const before = mem.rssMb();
+    const peakBefore = mem.status('VmHWM');
+    const reset = mem.resetPeak();
+    const r = await mem.run(code, { clientTimeoutMs: 60_000 });
+    await sleep(settleMs); // an idle worker: a timer the attack left behind fires now
+    const serving = mem.processAlive() && (await mem.answers(30_000));
+    const peak = mem.status('VmHWM');
+    const growthMb = Number.isNaN(peak) ? Infinity : peak - (reset ? before : Math.max(before, peakBefore));
+    return { r, growthMb, serving };
+  }
+
+  it('the WebAssembly heap stops at MAX_MEMORY_MB (control)', async () => {
+    const { r, growthMb, serving } = await attack('b = bytearray(1024 * 1024 * 1024)');
+    expect(alive(r) && r.error?.code).toBe('MEMORY_LIMIT_EXCEEDED');
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+    expect(serving).toBe(true);
+  });
+
+  it('JavaScript ArrayBuffers made through a JsProxy constructor (Uint8Array.new) are bounded', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js
+      Uint8Array = to_js(b'x').constructor
+      keep = []
+      for i in range(16):
+          a = Uint8Array.new(64 * 1024 * 1024)
+          a.fill(1)
+          keep.append(a)
+      print(len(keep) * 64, 'MiB held outside WebAssembly')
+    `);
+    expect(growthMb, text(r)).toBeLessThan(MAX_GROWTH_MB);
+    expect(serving).toBe(true);
+  });
+
+  it('ArrayBuffers made by to_js(bytes) are bounded', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js
+      b = bytes(range(256)) * (128 * 1024)      # 32 MiB inside the limit
+      keep = [to_js(b) for _ in range(32)]     # 32 copies outside it
+      print(len(keep) * 32, 'MiB of copies')
+    `);
+    expect(growthMb, text(r)).toBeLessThan(MAX_GROWTH_MB);
+    expect(serving).toBe(true);
+  });
+
+  it('JavaScript strings are bounded', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js
+      keep = to_js([])
+      for i in range(128):
+          keep.push(str(i) + 'x' * (8 * 1024 * 1024))
+      print(keep.length)
+    `);
+    expect(growthMb, text(r)).toBeLessThan(MAX_GROWTH_MB);
+    expect(serving).toBe(true);
+  });
+
+  it('JavaScript arrays are bounded, and filling the JavaScript heap does not crash the server', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js
+      Array = to_js([]).constructor
+      keep = []
+      for i in range(64):
+          a = Array.new(4 * 1024 * 1024)
+          a.fill(1.5)
+          keep.append(a)
+      print(len(keep))
+    `);
+    expect(text(r)).not.toContain('no answer');
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+  });
+
+  it('in-memory files are bounded by the quota', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      chunk = b'x' * (16 * 1024 * 1024)
+      with open('/tmp/big.bin', 'wb') as f:
+          for i in range(64):
+              f.write(chunk)
+    `);
+    expect(alive(r) && r.error?.code).toBe('MEMORY_LIMIT_EXCEEDED');
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+    expect(serving).toBe(true);
+  });
+
+  it('in-memory files written by a callback that runs after the execution are bounded (and confined)', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.webloop import scheduleCallback
+      from pyodide.ffi import create_proxy
+      def hoard():
+          try:
+              chunk = b'x' * (16 * 1024 * 1024)
+              with open('/home/pyodide/hoard.bin', 'wb') as f:   # outside the writable roots
+                  for i in range(48):
+                      f.write(chunk)
+          except Exception:
+              pass
+      scheduleCallback(create_proxy(hoard), 200)   # fires once this execution is over
+      'scheduled'
+    `, 1000);
+    expect(alive(r) && r.result).toBe("'scheduled'");
+    const left = await mem.run("import os\nos.path.exists('/home/pyodide/hoard.bin') and os.path.getsize('/home/pyodide/hoard.bin')");
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+    expect(serving).toBe(true);
+    expect(alive(left) && left.result, 'a file outside the writable roots outlived the execution').toBe('False');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// goal 5: executions are isolated from each other
+// ---------------------------------------------------------------------------------------------
+
+describe('one execution cannot see or change another (goal 5)', () => {
+  // One worker: attacker and victim always share an interpreter.
+  const iso = new SandboxServer({ MAX_CONCURRENT_EXECUTIONS: '1', EXECUTION_TIMEOUT_MS: '10000' });
+
+  beforeAll(() => iso.start());
+  afterEach(async () => {
+    await iso.ensureHealthy();
+    await iso.freshWorker(); // what one attack planted must not decide the next test
+  });
+  afterAll(() => iso.close());
+
+  /**
+   * The victim: ordinary code that uses input(), re, a codec, logging, asyncio and print, with a
+   * secret in its code (and so in its namespace) and another in its input.
+   */
+  async function attackVictimRetrieve(attackCode: string, retrieveCode: string) {
+    const nsSecret = secret('ns-secret');
+    const pin = `PIN${Math.floor(Math.random() * 1e9)}`;
+    const attack = await iso.run(attackCode);
+    const victim = await iso.run(
+      py`
+        import asyncio, logging, re
+        NAMESPACE_SECRET = '${nsSecret}'
+        pin = input()
+        digits = re.findall('[0-9]+', 'pin ' + pin)
+        encoded = pin.encode('koi8_r')
+        logging.warning('victim log %s', pin)
+        await asyncio.sleep(0.2)
+        print('victim result', 6 * 7, len(digits), len(encoded))
+      `,
+      { inputData: [pin] },
+    );
+    const loot = await iso.run(retrieveCode);
+    const expectedStdout = `victim result 42 1 ${pin.length}\n`;
+    return { attack, victim, loot, nsSecret, pin, expectedStdout };
+  }
+
+  function expectIsolated(o: Awaited<ReturnType<typeof attackVictimRetrieve>>) {
+    expect(alive(o.attack), text(o.attack)).toBe(true);
+    expect(alive(o.victim) && o.victim.status, text(o.victim)).toBe('success');
+    expect(alive(o.victim) && o.victim.stdout, 'the victim output was changed').toBe(o.expectedStdout);
+    expect(alive(o.victim) && o.victim.stderr, 'the victim stderr was changed').toBe(`WARNING:root:victim log ${o.pin}\n`);
+    const loot = text(o.loot);
+    expect(loot, 'the attacker recovered the victim namespace/code secret').not.toContain(o.nsSecret);
+    expect(loot, 'the attacker recovered the victim input').not.toContain(o.pin);
+  }
+
+  it('patching a library module (json, re.findall) is detected and does not reach the victim', async () => {
+    const o = await attackVictimRetrieve(
+      py`
+        import re, json, sys
+        stash = []
+        real = re.findall
+        def spy(p, s, *a):
+            stash.append(s); return real(p, s, *a)
+        re.findall = spy
+        json.STASH = stash
+      `,
+      'import json\nprint(getattr(json, "STASH", None))',
+    );
+    expectIsolated(o);
+  });
+
+  it('sys.modules and meta_path tricks do not reach the victim', async () => {
+    const o = await attackVictimRetrieve(
+      py`
+        import sys, types, importlib.abc, importlib.machinery
+        stash = []
+        class Finder(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                ns = sys.modules['__main__'].__dict__
+                stash.append({k: v for k, v in ns.items() if isinstance(v, str)})
+                return None
+        sys.meta_path.insert(0, Finder())
+        sys.path_hooks.insert(0, lambda p: (_ for _ in ()).throw(ImportError()))
+        fake = types.ModuleType('logging')
+        fake.warning = lambda *a: stash.append(a)
+        sys.modules['logging'] = fake
+        sys.modules['sandbox_loot'] = types.SimpleNamespace(stash=stash)
+      `,
+      'import sys\nm = sys.modules.get("sandbox_loot")\nprint(m and m.stash, [f for f in sys.meta_path if "Finder" in type(f).__name__])',
+    );
+    expectIsolated(o);
+  });
+
+  it('builtins and sys hooks (input, print, displayhook, excepthook, settrace, stdout) do not reach the victim', async () => {
+    const o = await attackVictimRetrieve(
+      py`
+        import builtins, sys, io
+        stash = []
+        real_input = builtins.input
+        builtins.input = lambda *a: stash.append('input') or real_input(*a)
+        builtins.print = lambda *a, **k: stash.append(a)
+        sys.displayhook = lambda v: stash.append(v)
+        sys.excepthook = lambda *a: stash.append(a)
+        sys.settrace(lambda frame, event, arg: stash.append(dict(frame.f_globals)) or None)
+        sys.setprofile(lambda frame, event, arg: stash.append(dict(frame.f_globals)))
+        sys.stdin = io.StringIO('forged input\n')
+        builtins.sandbox_stash = stash
+        sys.sandbox_stash = stash
+      `,
+      'import builtins, sys\nprint(getattr(builtins, "sandbox_stash", None), getattr(sys, "sandbox_stash", None))',
+    );
+    expectIsolated(o);
+  });
+
+  it('an audit hook does not reach the victim', async () => {
+    const o = await attackVictimRetrieve(
+      py`
+        import sys
+        stash = []
+        sys.addaudithook(lambda event, args: stash.append((event, repr(args)[:200])) if event in ('exec', 'compile', 'open') else None)
+        sys.sandbox_stash = stash
+      `,
+      'import sys\nprint(getattr(sys, "sandbox_stash", None))',
+    );
+    expectIsolated(o);
+  });
+
+  it('asyncio: a delayed callback, a task that ignores cancellation, or a task factory does not reach the victim', async () => {
+    const o = await attackVictimRetrieve(
+      py`
+        import asyncio, sys
+        stash = []
+        loop = asyncio.get_event_loop()
+        def peek():
+            stash.append({k: v for k, v in sys.modules['__main__'].__dict__.items() if isinstance(v, str)})
+            print('[planted callback]')
+        loop.call_later(0.3, peek)
+        async def immortal():
+            while True:
+                try:
+                    await asyncio.sleep(0.01)
+                    peek()
+                except BaseException:
+                    pass
+        asyncio.ensure_future(immortal())
+        loop.set_task_factory(lambda l, coro, **kw: (stash.append('task'), asyncio.Task(coro, loop=l, **kw))[1])
+        sys.sandbox_stash = stash
+      `,
+      'import sys, asyncio\nawait asyncio.sleep(0.3)\nprint(getattr(sys, "sandbox_stash", None))',
+    );
+    expectIsolated(o);
+  });
+
+  it('logging handlers do not reach the victim', async () => {
+    const o = await attackVictimRetrieve(
+      py`
+        import logging
+        stash = []
+        class Spy(logging.Handler):
+            def emit(self, record):
+                stash.append(record.getMessage())
+        logging.getLogger().addHandler(Spy())
+        logging.getLogger('asyncio').addHandler(Spy())
+      `,
+      'import logging\nprint([getattr(getattr(h.emit, "__func__", h.emit), "__globals__", {}).get("stash") for h in logging.getLogger().handlers])',
+    );
+    expectIsolated(o);
+  });
+
+  it('logging filters do not reach the victim', async () => {
+    const o = await attackVictimRetrieve(
+      py`
+        import logging
+        stash = []
+        logging.getLogger().addFilter(lambda record: stash.append(record.getMessage()) or True)
+      `,
+      'import logging\nprint([f.__globals__.get("stash") for f in logging.getLogger().filters if hasattr(f, "__globals__")])',
+    );
+    expectIsolated(o);
+  });
+
+  it('codecs.register does not reach the victim', async () => {
+    const o = await attackVictimRetrieve(
+      py`
+        import codecs, encodings
+        stash = []
+        real_search = encodings.search_function
+        def spy_search(name):
+            if name == 'sandbox_loot':
+                return codecs.CodecInfo(lambda s, e='strict': (repr(stash).encode(), len(s)), lambda b, e='strict': (repr(stash), len(b)), name='sandbox_loot')
+            info = real_search(name)
+            if info is None:
+                return None
+            def encode(s, errors='strict', _enc=info.encode):
+                stash.append(s)
+                return _enc(s, errors)
+            return codecs.CodecInfo(encode, info.decode, name=info.name)
+        codecs.unregister(real_search)     # the spy goes first for every codec not yet looked up
+        codecs.register(spy_search)
+      `,
+      "try:\n    print('x'.encode('sandbox_loot'))\nexcept LookupError:\n    print('no loot codec')",
+    );
+    expectIsolated(o);
+  });
+
+  it('caches inside library modules (re._cache) do not reach the victim', async () => {
+    const o = await attackVictimRetrieve(
+      py`
+        import re
+        stash = []
+        class SpyPattern:
+            def __init__(self, real): self.real = real
+            def __getattr__(self, n): return getattr(self.real, n)
+            def findall(self, s, *a):
+                stash.append(s); return self.real.findall(s, *a)
+        for cache in (re._cache, re._cache2):
+            cache[(str, '[0-9]+', 0)] = SpyPattern(re.compile('[0-9]+', re.NOFLAG))
+        re._cache2[(str, 'SANDBOX_LOOT', 0)] = stash
+      `,
+      "import re\nprint(re._cache2.get((str, 'SANDBOX_LOOT', 0)))",
+    );
+    expectIsolated(o);
+  });
+
+  it('atexit and gc.callbacks do not reach the victim', async () => {
+    const o = await attackVictimRetrieve(
+      py`
+        import atexit, gc, sys
+        stash = []
+        atexit.register(lambda: print('[atexit ran]'))
+        gc.callbacks.append(lambda phase, info: stash.append({k: v for k, v in sys.modules['__main__'].__dict__.items() if isinstance(v, str)}))
+        sys.sandbox_stash = stash
+      `,
+      'import sys, gc\ngc.collect()\nprint(getattr(sys, "sandbox_stash", None), gc.callbacks)',
+    );
+    expectIsolated(o);
+  });
+
+  it('JavaScript prototypes (Object.prototype setters, Array.prototype) cannot be changed', async () => {
+    const o = await attackVictimRetrieve(
+      py`
+        ${JS_INTRINSICS}
+        stash = []
+        spy_fn = lambda *a: stash.append(a)
+        spy = create_proxy(spy_fn)
+        for label, target in [('Object.prototype', Obj.prototype), ('Array.prototype', to_js([]).__proto__), ('Function.prototype', Fn.prototype), ('Map.prototype', to_js({'a': 1}).__proto__)]:
+            for key in ('toJs', 'write', 'then', 'push', 'call', 'apply', 'get', 'destroy'):
+                try:
+                    desc = to_js({'set': spy, 'get': spy, 'configurable': True}, dict_converter=Obj.fromEntries)
+                    Obj.defineProperty(target, key, desc)
+                except Exception:
+                    pass
+                try:
+                    setattr(target, key, spy)
+                except Exception:
+                    pass
+                n = len(stash)
+                if getattr(target, key, None) is spy_fn or len(stash) > n:
+                    print('CHANGED', label, key)
+      `,
+      'print("nothing to retrieve")',
+    );
+    expect(text(o.attack)).not.toContain('CHANGED');
+    expectIsolated(o);
+  });
+
+  it('the JavaScript prototype of PyProxies (reached through create_proxy) cannot be changed', async () => {
+    const o = await attackVictimRetrieve(
+      py`
+        import sys
+        ${JS_INTRINSICS}
+        def spy(this, *args):
+            # the worker calls destroy() on each run's namespace (a dict) when the run ends
+            if isinstance(this, dict) and this.get('__name__') == '__main__':
+                sys.__dict__.setdefault('sandbox_loot', []).append({k: v for k, v in this.items() if isinstance(v, str)})
+        spy_proxy = create_proxy(spy, capture_this=True)
+        holder = to_js([create_proxy({'a': 1})])          # a dict PyProxy inside a JS array
+        protos = holder.map(Obj.getPrototypeOf)          # its prototype never crosses into Python
+        desc = to_js({'value': spy_proxy, 'writable': True, 'configurable': True}, dict_converter=Obj.fromEntries)
+        call = Fn.prototype.apply.bind(Obj.defineProperty, None)
+        _ = to_js([protos.concat(to_js(['destroy', desc]))]).map(call)   # Object.defineProperty(proto, 'destroy', desc)
+      `,
+      'import sys\nprint(getattr(sys, "sandbox_loot", None))',
+    );
+    expectIsolated(o);
+  });
+
+  it("the harness's own globals (reached through time.sleep.__globals__) cannot be changed", async () => {
+    const o = await attackVictimRetrieve(
+      py`
+        import time, types
+        g = time.sleep.__globals__                      # the harness module's namespace
+        loot = g.setdefault('_sandbox_loot', [])
+        class Spy:
+            def __init__(self, inner): self._inner = inner
+            def __getattr__(self, n): return getattr(self._inner, n)
+            def readline(self, *a):
+                line = self._inner.readline(*a); loot.append(line); return line
+            def write(self, s):
+                loot.append(s); return self._inner.write(s.replace('42', '666'))
+        state = g['_state']
+        state.sys_attrs['stdin'] = Spy(state.sys_attrs['stdin'])    # restored into sys after every run
+        state.sys_attrs['stdout'] = Spy(state.sys_attrs['stdout'])
+        real_ast = g['ast']
+        fake = types.ModuleType('ast'); fake.__dict__.update(vars(real_ast))
+        fake.parse = lambda src, *a, **k: (loot.append(src), real_ast.parse(src, *a, **k))[1]
+        g['ast'] = fake                                  # prepare() parses every run's code with it
+      `,
+      'import time\nprint(getattr(time.sleep, "__globals__", {}).get("_sandbox_loot"))',
+    );
+    expectIsolated(o);
+  });
+
+  it('a callback left scheduled with pyodide.webloop.scheduleCallback cannot watch the next run', async () => {
+    const o = await attackVictimRetrieve(
+      py`
+        import sys
+        from pyodide.webloop import scheduleCallback
+        from pyodide.ffi import create_proxy
+        stash = []
+        def tick():
+            ns = sys.modules['__main__'].__dict__
+            if 'NAMESPACE_SECRET' in ns and ns['NAMESPACE_SECRET'] not in stash:
+                stash.append(ns['NAMESPACE_SECRET'])
+                stash.append(ns.get('pin'))
+                print('[planted callback]')
+            if 'want_loot' in ns:
+                ns['loot'] = list(stash)
+            scheduleCallback(proxy, 5)
+        proxy = create_proxy(tick)
+        scheduleCallback(proxy, 5)
+      `,
+      'import asyncio\nwant_loot = True\nawait asyncio.sleep(0.3)\nprint(globals().get("loot"))',
+    );
+    expectIsolated(o);
+  });
+
+  it('hooks on the Pyodide API object (found with gc.get_objects) do not reach the victim', async () => {
+    const o = await attackVictimRetrieve(
+      py`
+        import sys
+        ${JS_INTRINSICS}
+        ${FIND_API}
+        stash = sys.__dict__.setdefault('sandbox_loot', [])
+        if api is not None:
+            real_set_stdout = api.setStdout
+            def hooked(options):
+                write = options.write
+                def spy(buf):
+                    stash.append(bytes(buf.to_py()))
+                    return write(buf)
+                real_set_stdout(to_js({'write': create_proxy(spy), 'isatty': False}, dict_converter=Obj.fromEntries))
+            api.setStdout = create_proxy(hooked)
+      `,
+      'import sys\nprint(getattr(sys, "sandbox_loot", None))',
+    );
+    expectIsolated(o);
+  });
+});
+
+afterAll(async () => {
+  await general.close();
+});
