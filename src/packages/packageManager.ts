@@ -32,6 +32,7 @@ export type PackageManager = {
   install(packages: readonly string[]): Promise<InstallOutcome>;
   /** What every worker must load, in install order. */
   records(): PackageRecord[];
+  /** Installed packages, by name. */
   installed(): PackageVersion[];
   /** Problems of the start-up install (PREINSTALLED_PACKAGES), for health_check. */
   problems(): string[];
@@ -62,7 +63,8 @@ export function createPackageManager(deps: PackageManagerDeps): PackageManager {
   let nextId = 1;
   let closed = false;
 
-  const versions = () => records.map(({ name, version }) => ({ name, version }));
+  // By name: the install order of one request's packages depends on download timing.
+  const versions = () => records.map(({ name, version }) => ({ name, version })).sort((a, b) => a.name.localeCompare(b.name));
 
   async function startInstaller(): Promise<Worker> {
     const data: InstallerData = {

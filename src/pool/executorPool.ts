@@ -46,6 +46,8 @@ const INTERRUPT_RESEND_MS = [2, 10, 30];
 const INTERRUPT_REPEAT_MS = 100;
 /** Bound on a worker's own preparation before it starts the code (installing new packages). */
 const START_DEADLINE_MS = 120_000;
+/** How long a result waits for the live output the worker sent just before it. */
+const FINAL_OUTPUT_WAIT_MS = 1000;
 
 export type ExecuteRequest = {
   code: string;
@@ -269,12 +271,11 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
     });
 
     const channel = request.onOutput ? new MessageChannel() : undefined;
-    let lastBatch: Promise<void> = Promise.resolve();
+    let finalBatch: Promise<void> = Promise.resolve();
     if (channel && request.onOutput) {
       const listener = request.onOutput;
       let received: () => void = () => {};
-      // Two ports keep no common order: the result may overtake the last batch of output.
-      lastBatch = Promise.race([new Promise<void>((r) => (received = r)), new Promise<void>((r) => setTimeout(r, 250).unref())]);
+      finalBatch = new Promise<void>((r) => (received = r));
       channel.port1.on('message', (batch: OutputMessage) => {
         listener(batch);
         if (batch.final) received();
@@ -297,7 +298,9 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
     try {
       const transferList = channel ? [channel.port2] : [];
       const outcome = (await piscina.run(task, { signal: abort.signal, transferList })) as ExecutionOutcome;
-      await lastBatch;
+      // Two ports keep no common order: the result may overtake the last batch of output. The
+      // worker sent that batch before its result, so the wait is short; it is bounded all the same.
+      if (channel) await Promise.race([finalBatch, new Promise<void>((r) => setTimeout(r, FINAL_OUTPUT_WAIT_MS).unref())]);
       finished = true;
       const { worker, ...rest } = outcome;
       if (rest.retire) retireWorker(worker.threadId, rest.retire);
