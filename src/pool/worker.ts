@@ -5,7 +5,7 @@ import { createFsGuard, type EmscriptenFs } from '../runtime/fsGuard.js';
 import { createPackageLoader } from '../runtime/packages.js';
 import { installMemoryCap } from '../runtime/memoryCap.js';
 import { loadRuntime } from '../runtime/pyodide.js';
-import { hardenRealm, meterBufferConversions } from '../runtime/sandbox.js';
+import { createTimerGate, hardenRealm, meterBufferConversions } from '../runtime/sandbox.js';
 import type { ExecuteTask, ExecutionOutcome, WorkerData, WorkerTask } from './messages.js';
 import { MOUNT_POINT, OUTPUT_FLUSH_MS, WORKDIR, type OutputMessage } from './messages.js';
 
@@ -28,6 +28,7 @@ async function start(): Promise<(task: WorkerTask) => Promise<ExecutionOutcome |
   watchForFatalErrors(realProcess);
 
   const cap = installMemoryCap(Number.MAX_SAFE_INTEGER);
+  const gate = createTimerGate();
   const realFetch = globalThis.fetch;
   const py = await loadRuntime({ packages: data.packages, snapshot: data.snapshot });
   const FS = py.FS as unknown as EmscriptenFs;
@@ -40,7 +41,7 @@ async function start(): Promise<(task: WorkerTask) => Promise<ExecutionOutcome |
   const guard = createFsGuard(FS, { hostRoots: data.mount ? [MOUNT_POINT] : [] });
   hardenRealm(py, { network: data.network, fetch: realFetch });
   // After hardening, so the harness takes the hardened interpreter as its clean state.
-  const executor: Executor = createExecutor(py, data.harnessSource, cap, guard, meterBufferConversions(py), {
+  const executor: Executor = createExecutor(py, data.harnessSource, cap, guard, meterBufferConversions(py), gate, {
     maxMemoryBytes: data.maxMemoryMb * MIB,
     recycleGrowthBytes: data.recycleGrowthMb * MIB,
     workdir: WORKDIR,
@@ -48,6 +49,7 @@ async function start(): Promise<(task: WorkerTask) => Promise<ExecutionOutcome |
     session: data.session,
   });
 
+  await executor.warmUp();
   const loader = createPackageLoader(py);
   // Installed packages are loaded before a task's code starts (not counted in its time limit),
   // outside the memory cap, and become part of the clean state the harness restores.
@@ -153,11 +155,25 @@ function watchForFatalErrors(realProcess: NodeJS.Process): void {
   const fatal = (error: unknown) => {
     const e = error as Error | undefined;
     if (e?.name === 'PythonError' && /KeyboardInterrupt|SystemExit|CancelledError/.test(e.message)) return;
-    parentPort?.postMessage({ type: 'worker-fatal', threadId, error: String(e?.stack ?? error).slice(0, 4000) });
+    parentPort?.postMessage({ type: 'worker-fatal', threadId, error: describeThrown(error) });
     realProcess.exit(70);
   };
   realProcess.on('uncaughtException', fatal);
   realProcess.on('unhandledRejection', fatal);
 }
 
-export default start();
+// A start-up failure would surface in Piscina as its ESM fallback's EvalError: report the real one.
+export default start().catch((error: unknown) => {
+  parentPort?.postMessage({ type: 'worker-fatal', threadId, error: `start-up failed: ${describeThrown(error)}` });
+  throw error;
+});
+
+/** Something thrown, as text for the log: not every thrown value is an Error (Emscripten's are not). */
+function describeThrown(error: unknown): string {
+  const e = error as { stack?: unknown; name?: unknown; errno?: unknown } | null | undefined;
+  let text: string;
+  if (typeof e?.stack === 'string') text = e.stack;
+  else if (e && typeof e === 'object') text = `${String(e.name ?? e.constructor?.name ?? 'object')}${e.errno !== undefined ? ` (errno ${String(e.errno)})` : ''}`;
+  else text = String(error);
+  return text.slice(0, 4000);
+}

@@ -8,7 +8,7 @@ import { posix } from 'node:path';
 import { collectOutputFiles, OUTPUT_DIR, writeInputFiles, type InputFile, type OutputFile, type OutputLimits } from './files.js';
 import type { MemoryCap } from './memoryCap.js';
 import { HARNESS_MODULE } from './pyodide.js';
-import type { BufferMeter } from './sandbox.js';
+import { freezePyProxyPrototypes, type BufferMeter, type TimerGate } from './sandbox.js';
 
 /**
  * Runs one piece of code in this worker's warm interpreter and returns what happened as a value.
@@ -89,6 +89,8 @@ type Described = {
 
 export type Executor = {
   run(request: RunRequest): Promise<RunOutcome>;
+  /** Exercise the executor once before the first real run (see warmUp in createExecutor). */
+  warmUp(): Promise<void>;
   /** Accept the interpreter's current modules as clean (after a trusted install). */
   rebase(): void;
   readonly baselineBytes: number;
@@ -100,14 +102,27 @@ export function createExecutor(
   cap: MemoryCap,
   guard: FsGuard,
   meter: BufferMeter,
+  gate: TimerGate,
   options: ExecutorOptions,
 ): Executor {
   const FS = py.FS as unknown as EmscriptenFs;
   const heap = () => (py as unknown as { _module: { HEAP8: Int8Array } })._module.HEAP8.length;
   let control: Int32Array | undefined;
   let dead = false;
+  // Every PyProxy prototype the worker meets is frozen after the warm-up (see warmUp), and the two
+  // PyProxy methods it calls are taken now, before any code could replace them on a prototype.
+  const prototypes = new Set<object>();
+  const seen = (proxy: PyProxy) => {
+    const proto = Object.getPrototypeOf(proxy) as object | null;
+    if (proto) prototypes.add(proto);
+  };
   const release = (...proxies: (PyProxy | undefined)[]) => {
+    for (const p of proxies) if (p) seen(p);
     if (!dead) freeProxies(proxies);
+  };
+  const toJs = (proxy: PyProxy) => {
+    seen(proxy);
+    return TO_JS.call(proxy, { dict_converter: Object.fromEntries });
   };
 
   // Atomics.wait on the control word: wakes early when the main thread signals a stop.
@@ -117,6 +132,7 @@ export function createExecutor(
   };
 
   const harnessNs = takeHarness(py, harnessSource);
+  capturePyProxyMethods(harnessNs);
   const h = Object.fromEntries(
     ['prepare', 'begin', 'schedule', 'cancel_current', 'save_figures', 'end', 'describe', 'cancel_pending', 'pending_tasks', 'finish', 'finish_session', 'rebase', 'init'].map(
       (name) => [name, harnessNs.get(name)],
@@ -135,7 +151,7 @@ export function createExecutor(
   const describe = (exc: PyProxy): Described => {
     const d = h.describe(exc);
     try {
-      return (d as PyProxy & { toJs(o: object): unknown }).toJs({ dict_converter: Object.fromEntries }) as Described;
+      return toJs(d) as Described;
     } finally {
       release(d, exc);
     }
@@ -152,7 +168,7 @@ export function createExecutor(
     };
     try {
       if (prepared.type === 'dict') {
-        const d = (prepared as PyProxy & { toJs(o: object): unknown }).toJs({ dict_converter: Object.fromEntries });
+        const d = toJs(prepared);
         return { described: d as Described, result: null };
       }
       const ns = h.begin(prepared, options.workdir, Boolean(options.session));
@@ -192,8 +208,13 @@ export function createExecutor(
     const c = request.control;
     let active = true;
     const stop = () => {
+      if (!active) return;
+      // The same stop raises the interrupt word, which would land in the event loop's own code
+      // (inside cancel(), or in the callback that wakes the task) and lose the task's wake-up.
+      // From here on the cancellation stops the run; code that swallows it gets the hard stop.
+      py.setInterruptBuffer(undefined as unknown as Int32Array);
       try {
-        if (active) h.cancel_current();
+        h.cancel_current();
       } catch {
         /* the run ended meanwhile */
       }
@@ -221,7 +242,7 @@ export function createExecutor(
     py.setStderr({ write: stderr.write, isatty: false });
     const lines = [...request.stdin];
     py.setStdin({ stdin: () => (lines.length > 0 ? (lines.shift() as string) : null), isatty: false });
-    py.setInterruptBuffer(new Int32Array(request.control.buffer, CONTROL.INTERRUPT * 4, 1));
+    py.setInterruptBuffer(interruptWord(request.control));
     const startBytes = heap();
     cap.setLimit(baselineBytes + options.maxMemoryBytes);
     cap.resetCounters();
@@ -231,6 +252,7 @@ export function createExecutor(
 
     Atomics.store(request.control, CONTROL.STATE, TASK_STATE.RUNNING);
     Atomics.notify(request.control, CONTROL.STATE);
+    gate.open();
     const started = performance.now();
     // A session's files stay from call to call: they count against the same memory limit.
     const fileQuota = options.session ? Math.max(0, options.maxMemoryBytes - directoryBytes(FS, [options.workdir, '/tmp'])) : options.maxMemoryBytes;
@@ -250,6 +272,7 @@ export function createExecutor(
     const durationMs = performance.now() - started;
     if (thrown !== undefined && isFatal(thrown)) {
       // The interpreter is gone (a trap, os._exit): nothing can be cleaned up, only reported.
+      gate.close();
       control = undefined;
       Atomics.store(request.control, CONTROL.STATE, TASK_STATE.DONE);
       const classified = classifyThrown(thrown, cap.denied > 0);
@@ -272,14 +295,19 @@ export function createExecutor(
       // Stop any further interrupts from landing in the clean-up below.
       py.setInterruptBuffer(undefined as unknown as Int32Array);
       if (h.cancel_pending() > 0) {
-        // Let cancelled tasks unwind now, with output going nowhere, rather than in a later run.
+        // Let cancelled tasks unwind now, still inside the run's timers and file guard, with
+        // output going nowhere, rather than in a later run.
         py.setStdout({ write: (b: Uint8Array) => b.length });
         py.setStderr({ write: (b: Uint8Array) => b.length });
+        guard.begin(options.writableRoots, 0);
         await new Promise((resolve) => setTimeout(resolve, 0));
+        guard.end();
         if (h.pending_tasks() > 0) retire = 'asyncio tasks kept running after being cancelled';
       }
+      gate.close();
       retire = (options.session ? h.finish_session() : h.finish()) ?? retire;
     } catch (error) {
+      gate.close();
       retire = `the interpreter could not be reset (${error instanceof Error ? error.message.split('\n').at(-2) ?? error.message : String(error)})`;
     }
     let files: OutputFile[] = [];
@@ -334,8 +362,23 @@ export function createExecutor(
     return outcome;
   }
 
+  /**
+   * One run of each kind (sync, async, failing) before any real one, so that every PyProxy class
+   * the worker uses exists; then their prototypes are frozen.
+   */
+  async function warmUp(): Promise<void> {
+    const control = new Int32Array(new SharedArrayBuffer(CONTROL.LENGTH * 4));
+    for (const code of ['1', 'import asyncio\nawait asyncio.sleep(0)\n2', '1/0']) {
+      Atomics.store(control, CONTROL.STATE, TASK_STATE.QUEUED);
+      await run({ code, stdin: [], timeoutMs: 10_000, maxOutputBytes: 1024, control, outputs: { maxFiles: 0, maxBytes: 0 } });
+    }
+    for (const proxy of [harnessNs, trampolineNs, ...Object.values(h), ...Object.values(t)]) seen(proxy as PyProxy);
+    freezePyProxyPrototypes([...prototypes].map((p) => Object.create(p) as object));
+  }
+
   return {
     run,
+    warmUp,
     rebase: () => {
       h.rebase();
       baselineBytes = heap();
@@ -472,10 +515,29 @@ _m and _m.__dict__`) as Namespace | undefined;
   return fresh;
 }
 
+let DESTROY: (this: PyProxy) => void = function destroy(this: PyProxy) {
+  this.destroy();
+};
+let TO_JS: (this: PyProxy, options: object) => unknown = function toJs(this: PyProxy, options: object) {
+  return (this as PyProxy & { toJs(o: object): unknown }).toJs(options);
+};
+
+/** Take destroy() and toJs() from the PyProxy base, before any run could replace them. */
+function capturePyProxyMethods(sample: PyProxy): void {
+  const s = sample as PyProxy & { toJs(o: object): unknown };
+  DESTROY = s.destroy;
+  TO_JS = s.toJs;
+}
+
+/** The word of a task's control block that Pyodide polls for KeyboardInterrupt. */
+function interruptWord(control: Int32Array): Int32Array {
+  return new Int32Array(control.buffer, CONTROL.INTERRUPT * 4, 1);
+}
+
 function freeProxies(proxies: (PyProxy | undefined)[]): void {
   for (const proxy of proxies) {
     try {
-      proxy?.destroy();
+      if (proxy) DESTROY.call(proxy);
     } catch {
       /* interpreter already dead */
     }

@@ -72,6 +72,43 @@ export function meterBufferConversions(py: PyodideAPI): BufferMeter {
   };
 }
 
+/**
+ * Timers a run sets fire only while that run lasts. Python reaches JavaScript's timers through
+ * Pyodide's event loop (and the scheduleCallback it leaves in pyodide.webloop); a callback set to
+ * fire after the run would otherwise run later with no time limit, no file guard, and in the
+ * middle of someone else's execution. Pyodide looks these globals up at call time, so wrapping
+ * them here covers every route.
+ */
+export type TimerGate = {
+  /** A run starts: timers set from now on belong to it. */
+  open(): void;
+  /** The run is over: its timers that have not fired are dropped when they do. */
+  close(): void;
+};
+
+export function createTimerGate(): TimerGate {
+  const g = globalThis as unknown as Record<string, (...args: unknown[]) => unknown>;
+  let current = 0;
+  let next = 1;
+  for (const name of ['setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask']) {
+    const original = g[name] as (...args: unknown[]) => unknown;
+    g[name] = function gated(this: unknown, callback: unknown, ...rest: unknown[]) {
+      const owner = current;
+      if (owner === 0 || typeof callback !== 'function') return original.call(this, callback, ...rest);
+      const fn = callback as (...a: unknown[]) => unknown;
+      return original.call(this, (...args: unknown[]) => (current === owner ? fn(...args) : undefined), ...rest);
+    };
+  }
+  return {
+    open() {
+      current = next++;
+    },
+    close() {
+      current = 0;
+    },
+  };
+}
+
 export type HardenOptions = {
   network?: NetworkPolicy | undefined;
   /** The real `fetch`, captured before it is removed, for the network opt-in. */
@@ -100,9 +137,21 @@ export function hardenRealm(py: PyodideAPI, options: HardenOptions = {}): void {
   }
 
   const module = (py as unknown as { _module: Record<string, unknown> })._module;
-  const FS = py.FS as unknown as { filesystems: Record<string, unknown> };
+  const FS = py.FS as unknown as { filesystems: Record<string, unknown>; ErrnoError: new (errno: number) => Error };
   delete FS.filesystems.NODEFS;
   delete module.NODEFS;
+  // Emscripten's sockets are WebSockets to any host and port (through the `ws` package its module
+  // scope holds): socket.create_connection, urllib and http.client would reach the network. No
+  // opt-in covers raw sockets, so connecting and listening fail as an unreachable host.
+  const sockets = (module.SOCKFS as { websocket_sock_ops?: Record<string, unknown> } | undefined)?.websocket_sock_ops;
+  if (sockets) {
+    const unreachable = () => {
+      throw new FS.ErrnoError(23); // EHOSTUNREACH
+    };
+    for (const name of ['createPeer', 'connect', 'listen', 'accept']) {
+      if (typeof sockets[name] === 'function') sockets[name] = unreachable;
+    }
+  }
   for (const name of ['mountNodeFS', 'mountNativeFS', 'useNodeSockFS', 'loadPackagesFromImports']) {
     try {
       Object.defineProperty(py, name, { value: undefined, configurable: true });
@@ -152,6 +201,7 @@ export function hardenRealm(py: PyodideAPI, options: HardenOptions = {}): void {
  */
 function freezeIntrinsics(): void {
   hideBufferConstructors();
+  boundArrayAllocations();
   const tamed: object[] = [
     Object.prototype, Function.prototype, Array.prototype, Promise.prototype, Error.prototype,
     ...[AggregateError, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError].map((e) => e.prototype),
@@ -219,6 +269,49 @@ function hideBufferConstructors(): void {
   }
   for (const name of ['transfer', 'transferToFixedLength']) {
     if (name in ArrayBuffer.prototype) delete (ArrayBuffer.prototype as unknown as Record<string, unknown>)[name];
+  }
+}
+
+/**
+ * A JavaScript array Python holds can be made huge in one step (`a.length = 10**8; a.fill(0)`).
+ * One allocation that large does not trip the worker's heap limit in time: V8 aborts the whole
+ * process. So the array methods that allocate refuse arrays past a size no Python code needs,
+ * and the Array constructor, like the buffer ones, is out of reach.
+ */
+const MAX_ARRAY_LENGTH = 1 << 20;
+
+function boundArrayAllocations(): void {
+  const proto = Array.prototype as unknown as Record<string, unknown>;
+  for (const name of ['fill', 'concat', 'copyWithin', 'flat', 'flatMap', 'join', 'map', 'filter', 'slice', 'splice', 'toReversed', 'toSorted', 'toSpliced', 'with', 'toString', 'toLocaleString', 'reverse', 'sort']) {
+    const original = proto[name];
+    if (typeof original !== 'function') continue;
+    Object.defineProperty(proto, name, {
+      value: function bounded(this: { length: number }, ...args: unknown[]) {
+        if (this.length > MAX_ARRAY_LENGTH) throw new RangeError(`arrays of more than ${MAX_ARRAY_LENGTH} elements are not available here`);
+        return (original as (...a: unknown[]) => unknown).apply(this, args);
+      },
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
+  }
+  const record = Object.freeze(Object.assign(Object.create(null) as object, { name: 'Array', prototype: Array.prototype }));
+  Object.defineProperty(Array.prototype, 'constructor', { value: record, writable: false, configurable: false, enumerable: false });
+}
+
+/**
+ * Pyodide's own objects (PyProxy classes) are JavaScript too: a run that changes their
+ * prototypes would change how the worker handles the next run's values. Freeze the ones that
+ * exist; the worker calls PyProxy methods through references taken before any run (see execute).
+ */
+export function freezePyProxyPrototypes(samples: readonly object[]): void {
+  for (const sample of samples) {
+    let proto = Object.getPrototypeOf(sample) as object | null;
+    while (proto && proto !== Object.prototype) {
+      tameOverrides(proto);
+      Object.freeze(proto);
+      proto = Object.getPrototypeOf(proto) as object | null;
+    }
   }
 }
 

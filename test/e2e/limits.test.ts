@@ -72,6 +72,13 @@ describe('time limit', () => {
     await stopped('import asyncio\nawait asyncio.sleep(1000)', /interrupt/);
   });
 
+  it('stops async code that swallows the cancellation and awaits again, by replacing the worker', async () => {
+    await stopped(
+      'import asyncio\ntry:\n    await asyncio.sleep(1000)\nexcept BaseException:\n    await asyncio.sleep(1000)',
+      /worker terminated/,
+    );
+  });
+
   it('stops an awaited JavaScript promise that never settles', async () => {
     await stopped(`import js\nawait js.fetch('http://127.0.0.1:${hangPort}/')`, /interrupt/);
   });

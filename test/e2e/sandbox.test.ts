@@ -564,7 +564,12 @@ describe('the server and its pool survive (goal 3)', () => {
     ];
     for (const code of attempts) {
       const r = await general.run(code, { timeoutMs: 1000, clientTimeoutMs: 15_000 });
-      expect(alive(r) && r.error?.code, code).toBe('EXECUTION_TIMEOUT');
+      if (code.includes('setInterruptBuffer') && alive(r) && r.error?.code === 'PYTHON_ERROR') {
+        // Refused before it could loop: the Pyodide API cannot be found to switch interrupts off.
+        expect(r.stdout).toContain('API unreachable');
+      } else {
+        expect(alive(r) && r.error?.code, code).toBe('EXECUTION_TIMEOUT');
+      }
       await expectServing();
     }
   });

@@ -30,9 +30,10 @@ _SYS_ATTRS = (
     "breakpointhook", "unraisablehook", "stdin", "stdout", "stderr", "argv", "dont_write_bytecode",
 )
 _SYS_LISTS = ("path", "meta_path", "path_hooks", "argv")
-# Audit events after which the interpreter cannot be trusted for the next run: raw memory access
-# and reaching arbitrary objects (including this module's) through the garbage collector.
-_TAINTING_EVENTS = ("ctypes.", "gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys.addaudithook")
+# Audit events refused during a run: raw memory access (ctypes) and reaching arbitrary objects
+# through the garbage collector would undo every other guard here, and an audit hook of the
+# user's would watch the runs after it.
+_REFUSED_EVENTS = ("ctypes.", "gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys.addaudithook")
 
 # PyDict_WatchEvent: ADDED, MODIFIED, DELETED, CLONED, CLEARED, DEALLOCATED
 _DICT_ADDED, _DICT_MODIFIED, _DICT_DEALLOCATED = 0, 1, 5
@@ -45,7 +46,6 @@ class _Run:
     def __init__(self):
         self.active = False
         self.imported = []
-        self.handles = []
         self.task = None
         self.taint = None
 
@@ -58,7 +58,7 @@ _run = _Run()
 _in_callback = False  # our own ctypes calls inside a watcher are not the user's
 _state = None
 _run_async = None
-_sleep = None
+_shim_ns = None
 _watchers = None
 
 
@@ -106,6 +106,7 @@ class _Watchers:
         self.dict_id = api.PyDict_AddWatcher(self._dict_cb)
         self.type_id = api.PyType_AddWatcher(self._type_cb)
         self.names = {}  # id(dict) -> module name, for messages
+        self.inner = set()  # ids of the tables and caches inside modules
 
     def watch_module(self, name, module):
         d = getattr(module, "__dict__", None)
@@ -116,6 +117,10 @@ class _Watchers:
             if isinstance(value, type):
                 if getattr(value, "__module__", None) == name:
                     self._api.PyType_Watch(self.type_id, value)
+            elif type(value) is dict:
+                # A module's own tables and caches (re._cache, encodings._cache, copyreg's):
+                # libraries fill them as they go, so only code planted there counts.
+                self.watch_dict(f"{name}.{key}", value, inner=True)
             elif not isinstance(value, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType)):
                 # A module-level object's attributes (json._default_encoder.encode) are as much a
                 # part of the library as the module's own.
@@ -123,9 +128,11 @@ class _Watchers:
                 if type(inner) is dict:
                     self.watch_dict(f"{name}.{key}", inner)
 
-    def watch_dict(self, name, d):
+    def watch_dict(self, name, d, inner=False):
         if id(d) not in self.names:
             self.names[id(d)] = name
+            if inner:
+                self.inner.add(id(d))
             self._api.PyDict_Watch(self.dict_id, d)
 
 
@@ -161,6 +168,10 @@ def _on_dict_event(event, d, key_ptr, value_ptr):
             return 0
         new = ctypes.cast(value_ptr, ctypes.py_object).value if value_ptr else None
         where = f"{name}.{key}" if isinstance(key, str) else name
+        if id(d) in _watchers.inner:
+            if event in (_DICT_ADDED, _DICT_MODIFIED) and _carries_code(new):
+                _run.mark(f"the code put its own code into {where}")
+            return 0
         if event == _DICT_ADDED:
             # The import system binds a submodule on its package: that is not a patch.
             if isinstance(new, types.ModuleType) and sys.modules.get(f"{name}.{key}") is new:
@@ -231,10 +242,11 @@ def _audit(event, args):
         return
     if not _run.active:
         return
+    if event.startswith(_REFUSED_EVENTS):
+        _run.mark(f"the code tried {event}")
+        raise PermissionError(f"{event.split('/')[0]} is not available in this sandbox")
     try:
-        if event.startswith(_TAINTING_EVENTS):
-            _run.mark(f"the code used {event}")
-        elif event == "object.__setattr__" or event == "object.__delattr__":
+        if event == "object.__setattr__" or event == "object.__delattr__":
             # CPython audits changes to a function's __code__ and defaults.
             target = args[0]
             if not isinstance(target, types.FunctionType):
@@ -251,19 +263,60 @@ def _audit(event, args):
 
 def init(js_sleep):
     """Called once per worker after start-up; returns the trampoline's namespace."""
-    global _state, _sleep, _watchers
-    _sleep = js_sleep
-    time.sleep = _interruptible_sleep
-    _track_loop_handles(type(asyncio.get_event_loop()))
+    global _state, _watchers, _run_async, _shim_ns
+    _scrub_api_references()
+    os.environ.pop("_", None)  # set by the runtime to a host path
+    # Functions put into the standard library live in namespaces of their own: a function's
+    # __globals__ must lead nowhere near this module.
+    _shim_ns = {"__name__": "__shims__", "__builtins__": builtins, "_wait": js_sleep}
+    exec(compile(_SHIMS, "<shims>", "exec"), _shim_ns)
+    time.sleep = _shim_ns["sleep"]
     trampoline_ns = {"__name__": "__runner__", "__builtins__": builtins}
     exec(compile(_TRAMPOLINE, TRAMPOLINE_FILENAME, "exec"), trampoline_ns)
-    global _run_async
     _run_async = trampoline_ns["run_async"]
     _state = _State(trampoline_ns)
     _watchers = _Watchers()
+    _state.registries = _Registries()
     rebase()
     sys.addaudithook(_audit)
     return trampoline_ns
+
+
+def _scrub_api_references():
+    # Importing pyodide_js (before the snapshot) left its loaders in the heap, each holding the
+    # whole Pyodide API: file reads, package downloads, Node sockets. Unregistering the module
+    # does not reach them.
+    import gc
+
+    from _pyodide._importhook import JsLoader
+
+    for obj in gc.get_objects():
+        if isinstance(obj, JsLoader):
+            obj.jsproxy = None
+
+
+class _Registries:
+    """The codec search path and cache, which live in the interpreter (not in any module) and
+    which a run can add to through codecs.register: restored after every run."""
+
+    def __init__(self):
+        import codecs
+        import encodings
+        import gc
+
+        utf8 = codecs.lookup("utf-8")
+        self.path = next((o for o in gc.get_objects() if type(o) is list and encodings.search_function in o), None)
+        self.cache = next((o for o in gc.get_referrers(utf8) if type(o) is dict and o.get("utf-8") is utf8), None)
+        self.saved_path = list(self.path or ())
+        self.saved_cache = dict(self.cache or {})
+
+    def restore(self):
+        if self.path is not None and (len(self.path) != len(self.saved_path) or any(a is not b for a, b in zip(self.path, self.saved_path))):
+            self.path[:] = self.saved_path
+        cache = self.cache
+        if cache is not None and (len(cache) != len(self.saved_cache) or any(cache.get(k) is not v for k, v in self.saved_cache.items())):
+            cache.clear()
+            cache.update(self.saved_cache)
 
 
 def rebase():
@@ -273,37 +326,10 @@ def rebase():
         if name not in ("sys", "builtins", "__main__"):
             _watchers.watch_module(name, module)
     _watchers.watch_dict("the runner", _state.trampoline_ns)
+    _watchers.watch_dict("the shims", _shim_ns)
     _state.hooks = _global_hooks()
     _state.sys_lists = {name: list(getattr(sys, name)) for name in _SYS_LISTS}
     _state.importer_cache = dict(sys.path_importer_cache)
-
-
-def _interruptible_sleep(secs):
-    # Pyodide's time.sleep busy-waits and ignores the interrupt buffer; this one waits on the
-    # task's control word (Atomics.wait), so a timeout or cancel wakes it at once.
-    if secs < 0:
-        raise ValueError("sleep length must be non-negative")
-    end = time.monotonic() + secs
-    while True:
-        left = end - time.monotonic()
-        if left <= 0:
-            return
-        _sleep(min(left, 0.25) * 1000)
-
-
-def _track_loop_handles(loop_class):
-    # Callbacks a run schedules must not fire during a later run (its output would land there).
-    for name in ("call_soon", "call_later", "call_at"):
-        original = getattr(loop_class, name)
-
-        def tracked(self, *args, __original=original, **kwargs):
-            handle = __original(self, *args, **kwargs)
-            if _run.active:
-                _run.handles.append(handle)
-            return handle
-
-        tracked.__name__ = name
-        setattr(loop_class, name, tracked)
 
 
 # --- one run ----------------------------------------------------------------------------------
@@ -463,13 +489,9 @@ def save_figures(directory, limit):
 
 
 def cancel_pending():
-    """Cancel what the run left scheduled. Returns how many callbacks and tasks were cancelled."""
+    """Cancel the tasks the run left. (Callbacks it scheduled never fire after it: the worker
+    drops timers a run set once the run is over.) Returns how many were cancelled."""
     count = 0
-    for handle in _run.handles:
-        if not handle.cancelled():
-            handle.cancel()
-            count += 1
-    _run.handles.clear()
     try:
         for task in asyncio.all_tasks(_state.loop):
             task.cancel()
@@ -519,6 +541,10 @@ def finish():
         asyncio.set_event_loop(s.loop)
     reason = reason or _restore_loop(s)
     _reseed()
+    s.registries.restore()
+    re_module = sys.modules.get("re")
+    if re_module is not None:
+        re_module.purge()  # a planted pattern in re's cache would answer the next run's regexes
     return reason or _check_hooks(s) or _check_new_modules(s)
 
 
@@ -556,8 +582,11 @@ def _global_hooks():
     }
     logging = sys.modules.get("logging")
     if logging is not None:
-        hooks["logging handlers"] = tuple(
-            (name, tuple(getattr(lg, "handlers", ()))) for name, lg in [("", logging.root), *logging.Logger.manager.loggerDict.items()]
+        loggers = [("", logging.root), *logging.Logger.manager.loggerDict.items()]
+        hooks["logging handlers"] = tuple((name, tuple(getattr(lg, "handlers", ()))) for name, lg in loggers)
+        hooks["logging filters"] = tuple(
+            (name, tuple(getattr(lg, "filters", ())), tuple(tuple(getattr(h, "filters", ())) for h in getattr(lg, "handlers", ())))
+            for name, lg in loggers
         )
     return hooks
 
@@ -595,6 +624,17 @@ def _check_hooks(s):
                 handlers = getattr(lg, "handlers", None)
                 if handlers is not None:
                     handlers[:] = list(saved.get(lname, ()))
+        elif name == "logging filters":
+            logging = sys.modules["logging"]
+            saved = {entry[0]: entry for entry in before}
+            for lname, lg in [("", logging.root), *logging.Logger.manager.loggerDict.items()]:
+                filters = getattr(lg, "filters", None)
+                if filters is None:
+                    continue
+                _, kept, handler_filters = saved.get(lname, (lname, (), ()))
+                filters[:] = list(kept)
+                for handler, hf in zip(getattr(lg, "handlers", ()), handler_filters):
+                    handler.filters[:] = list(hf)
     s.hooks = _global_hooks()
     return None
 
@@ -624,6 +664,24 @@ def _check_new_modules(s):
         if name != "__main__":
             _watchers.watch_module(name, module)
     return None
+
+
+_SHIMS = '''
+import time as _time
+
+
+def sleep(secs):
+    # Pyodide's time.sleep busy-waits and ignores the interrupt buffer; this waits on the task's
+    # control word (Atomics.wait), so a timeout or cancel wakes it at once.
+    if secs < 0:
+        raise ValueError("sleep length must be non-negative")
+    end = _time.monotonic() + secs
+    while True:
+        left = end - _time.monotonic()
+        if left <= 0:
+            return
+        _wait(min(left, 0.25) * 1000)
+'''
 
 
 _TRAMPOLINE = '''
