@@ -61,6 +61,11 @@ describe('network access (ALLOW_NETWORK)', () => {
       expect(r.error?.message).toMatch(/network access to localhost:1 is not allowed/);
     });
 
+    it("tells the model in execute_python's description which hosts it may reach", async () => {
+      const { tools } = await server.client.listTools();
+      expect(tools.find((t) => t.name === 'execute_python')?.description).toContain(`Network: HTTP(S) with pyodide.http.pyfetch to 127.0.0.1:${web.port} only.`);
+    });
+
     it('still gives Python nothing else of the JavaScript realm', async () => {
       const r = await server.run("import js\n[name for name in ('process', 'require', 'globalThis', 'eval', 'Function') if hasattr(js, name)]");
       expect(r.result).toBe('[]');
@@ -83,6 +88,11 @@ describe('a mounted host directory (MOUNT_HOST_DIR)', () => {
       server = await startServer({ MOUNT_HOST_DIR: shared });
     });
     afterAll(() => server?.close());
+
+    it("names the mount in execute_python's description", async () => {
+      const { tools } = await server.client.listTools();
+      expect(tools.find((t) => t.name === 'execute_python')?.description).toContain('Host files: /mnt/data (read-only)');
+    });
 
     it('lets Python read the user files at /mnt/data', async () => {
       const r = await server.run("import csv\nlist(csv.DictReader(open('/mnt/data/data.csv')))");

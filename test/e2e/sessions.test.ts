@@ -114,6 +114,7 @@ describe('sessions off', () => {
     try {
       const { tools } = await off.client.listTools();
       expect(tools.map((t) => t.name)).not.toContain('create_session');
+      expect(tools.find((t) => t.name === 'execute_python')?.description).toMatch(/fresh namespace: define everything you need in the same call/);
       const r = await off.run('1', { sessionId: 'abc' });
       expect(r.error?.code).toBe('INVALID_INPUT');
     } finally {

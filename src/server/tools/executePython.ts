@@ -5,6 +5,7 @@ import { toExecutorError, type ErrorInfo } from '../../errors.js';
 import type { Logger } from '../../logging.js';
 import type { Metrics } from '../../metrics.js';
 import type { ExecutorPool, PoolResult } from '../../pool/executorPool.js';
+import { MOUNT_POINT } from '../../pool/messages.js';
 import type { SessionManager } from '../../sessions/sessionManager.js';
 import { startLiveOutput, type ClientSession } from '../liveOutput.js';
 import { createInputFilesSchema, describeFiles, OutputFileSchema, toFileContent, toInputFiles } from './executionFiles.js';
@@ -81,14 +82,28 @@ export const ExecutePythonOutputSchema = z.object({
 });
 export type ExecutePythonOutput = z.infer<typeof ExecutePythonOutputSchema>;
 
-const DESCRIPTION = `Run Python 3 code (CPython compiled to WebAssembly, Pyodide) in an isolated sandbox and return its output.
-- The value of the last expression is returned like a REPL (as its repr); print() output comes back as stdout.
-- inputData lines are fed to stdin (input(), sys.stdin). Top-level await works.
-- Each call starts with a fresh namespace: define everything you need in the same call.
-- files: [{path, content, encoding}] are placed in the working directory first (e.g. data.csv).
-- Files written under ./output/ come back with the result (images as images); matplotlib figures left open are returned as PNG.
-- Standard library available; other packages only after install_packages. No network, no host files, no subprocesses.
-- Limits: time (timeoutMs), memory, and output size; a failure comes back with an error code and a traceback.`;
+/** What the model reads: it names the opt-ins that are on, so it does not try what cannot work. */
+function describeTool(config: Config, sessions: boolean): string {
+  const reach = [
+    config.allowNetwork
+      ? `Network: HTTP(S) with pyodide.http.pyfetch${config.networkAllowedHosts.length > 0 ? ` to ${config.networkAllowedHosts.join(', ')} only` : ''}.`
+      : 'No network.',
+    config.mountHostDir ? `Host files: ${MOUNT_POINT} (${config.mountMode === 'rw' ? 'read-write' : 'read-only'}); nothing else of the host.` : 'No host files.',
+    'No subprocesses.',
+  ];
+  return [
+    'Run Python 3 code (CPython compiled to WebAssembly, Pyodide) in an isolated sandbox and return its output.',
+    '- The value of the last expression is returned like a REPL (as its repr); print() output comes back as stdout.',
+    '- inputData lines are fed to stdin (input(), sys.stdin). Top-level await works.',
+    sessions
+      ? '- Each call starts with a fresh namespace, unless it passes a sessionId from create_session: then variables, imports and files stay between calls.'
+      : '- Each call starts with a fresh namespace: define everything you need in the same call.',
+    '- files: [{path, content, encoding}] are placed in the working directory first (e.g. data.csv).',
+    '- Files written under ./output/ come back with the result (images as images); matplotlib figures left open are returned as PNG.',
+    `- Standard library available; other packages only after install_packages. ${reach.join(' ')}`,
+    '- Limits: time (timeoutMs), memory, and output size; a failure comes back with an error code and a traceback.',
+  ].join('\n');
+}
 
 export function createExecutePythonTool(deps: ExecuteDeps) {
   const { config, pool, metrics, logger } = deps;
@@ -109,7 +124,7 @@ export function createExecutePythonTool(deps: ExecuteDeps) {
   const tool: ToolDefinition<typeof inputSchema, typeof ExecutePythonOutputSchema> = {
     name: 'execute_python',
     title: 'Run Python',
-    description: DESCRIPTION,
+    description: describeTool(config, deps.sessions.enabled),
     inputSchema,
     outputSchema: ExecutePythonOutputSchema,
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: config.allowNetwork },
