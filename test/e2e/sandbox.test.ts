@@ -405,6 +405,23 @@ describe('the host is out of reach', () => {
       }
     });
 
+    it('process and socket calls are refused inside the interpreter too, not only by Node (Emscripten system() holds its own require)', async () => {
+      const refused = await host.run(py`
+        import os, socket
+        out = []
+        for attempt in (lambda: os.system('true'), lambda: os.execv('/bin/true', ['true']), lambda: socket.create_connection(('127.0.0.1', 9), timeout=1)):
+            try:
+                attempt()
+                out.append('ran')
+            except PermissionError as e:
+                out.append(str(e))
+        out
+      `);
+      expect(refused.result).toBe(
+        "['os.system is not available in this sandbox (no processes)', 'os.exec is not available in this sandbox (no processes)', 'socket.connect is not available in this sandbox (no network connections)']",
+      );
+    });
+
     it('cannot load a native addon', async () => {
       const addon = path.join(canaryDir, 'addon.node');
       // Two copies: Emscripten remembers a failed dlopen, so each route gets its own first try.

@@ -34,6 +34,13 @@ _SYS_LISTS = ("path", "meta_path", "path_hooks", "argv")
 # through the garbage collector would undo every other guard here, and an audit hook of the
 # user's would watch the runs after it.
 _REFUSED_EVENTS = ("ctypes.", "gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys.addaudithook")
+# Refused too, but harmless to try: processes (Emscripten's system() holds its own `require` of
+# child_process, so without Node's permission model os.system would run a shell) and sockets.
+_UNSUPPORTED_EVENTS = {
+    "os.system": "processes", "os.exec": "processes", "os.posix_spawn": "processes", "os.spawn": "processes",
+    "os.fork": "processes", "os.forkpty": "processes", "subprocess.Popen": "processes",
+    "socket.connect": "network connections", "socket.bind": "network connections",
+}
 
 # PyDict_WatchEvent: ADDED, MODIFIED, DELETED, CLONED, CLEARED, DEALLOCATED
 _DICT_ADDED, _DICT_MODIFIED, _DICT_DEALLOCATED = 0, 1, 5
@@ -245,6 +252,8 @@ def _audit(event, args):
     if event.startswith(_REFUSED_EVENTS):
         _run.mark(f"the code tried {event}")
         raise PermissionError(f"{event.split('/')[0]} is not available in this sandbox")
+    if event in _UNSUPPORTED_EVENTS:
+        raise PermissionError(f"{event} is not available in this sandbox (no {_UNSUPPORTED_EVENTS[event]})")
     try:
         if event == "object.__setattr__" or event == "object.__delattr__":
             # CPython audits changes to a function's __code__ and defaults.
