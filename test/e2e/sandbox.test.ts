@@ -1135,6 +1135,243 @@ describe('one execution cannot see or change another (goal 5)', () => {
     );
     expectIsolated(o);
   });
+
+  /** Attacker, then a victim of the test's own, then the attacker again: the victim must run as on a fresh worker. */
+  async function sequence(attackCode: string, victimCode: string, retrieveCode: string, victimOptions: { inputData?: string[] } = {}) {
+    const attack = await iso.run(attackCode);
+    const victim = await iso.run(victimCode, victimOptions);
+    const loot = await iso.run(retrieveCode);
+    return { attack, victim, loot };
+  }
+
+  it('a finalizer (__del__) that the reset between runs triggers cannot patch modules, use ctypes or gc, or write outside the run', async () => {
+    // builtins.__dict__.clear() in the harness's clean-up drops the last reference to the object:
+    // its __del__ runs after the run, with the audit hook, the dict watchers and the file guard off.
+    const o = await attackVictimRetrieve(
+      py`
+        import builtins, textwrap
+        src = textwrap.dedent('''
+        def bomb_del(self, imp=__import__, open=open, len=len, repr=repr, BaseException=BaseException):
+            sys = imp('sys'); re = imp('re'); gc = imp('gc')
+            log = sys.__dict__.setdefault('sandbox_loot', [])
+            try:
+                log.append(('gc.get_objects', len(gc.get_objects())))
+            except BaseException as e:
+                log.append(('gc refused', repr(e)))
+            try:
+                ctypes = imp('ctypes')
+                log.append(('ctypes', ctypes.string_at(ctypes.addressof(ctypes.c_int(7)), 1)))
+            except BaseException as e:
+                log.append(('ctypes refused', repr(e)))
+            try:
+                with open(sys.path[-1] + '/sandbox_planted.py', 'w') as f:
+                    f.write('PLANTED = True\\n')
+                log.append(('wrote', sys.path[-1]))
+            except BaseException as e:
+                log.append(('write refused', repr(e)))
+            real = re.findall
+            def spy(p, s, *a, **k):
+                log.append(s)
+                return real(p, s, *a, **k)
+            re.findall = spy
+        ''')
+        g = {'__builtins__': builtins, '__name__': 'json'}
+        exec(src, g)
+        Bomb = type('Bomb', (), {'__del__': g['bomb_del'], '__module__': 'json'})
+        builtins.sandbox_bomb = Bomb()
+        del g, Bomb, src
+      `,
+      py`
+        import sys
+        print(sys.__dict__.get('sandbox_loot'))
+        try:
+            import sandbox_planted
+            print('PLANTED MODULE IMPORTED')
+        except ImportError:
+            pass
+      `,
+    );
+    const loot = text(o.loot);
+    expect(loot, 'gc.get_objects ran outside a run').not.toContain("'gc.get_objects'");
+    expect(loot, 'ctypes ran outside a run').not.toContain("('ctypes', b");
+    expect(loot, 'a file was written outside the writable roots').not.toContain("'wrote'");
+    expect(loot).not.toContain('PLANTED MODULE IMPORTED');
+    expectIsolated(o);
+  });
+
+  it('a finalizer left in cyclic garbage (resurrecting itself) does not run inside the victim', async () => {
+    const nsSecret = secret('ns-secret');
+    const o = await sequence(
+      py`
+        import sys
+        class Ghost:
+            stash = []
+            def __del__(self):
+                ns = sys.modules['__main__'].__dict__
+                if 'want_loot' in ns:
+                    ns['loot'] = list(Ghost.stash)
+                Ghost.stash.extend(v for k, v in list(ns.items()) if isinstance(v, str) and 'SECRET' in k)
+                print('[ghost ran]')
+                g = Ghost(); g.me = g      # back in the garbage for the next collection
+        g = Ghost(); g.me = g
+        del g
+      `,
+      py`
+        NAMESPACE_SECRET = '${nsSecret}'
+        rows = [{'i': i} for i in range(50000)]
+        print('victim', len(rows))
+      `,
+      'import gc\nwant_loot = True\ngc.collect()\nprint(globals().get("loot"))',
+    );
+    expect(alive(o.victim) && o.victim.stdout, 'the victim output was changed').toBe('victim 50000\n');
+    expect(text(o.loot)).not.toContain(nsSecret);
+  });
+
+  it('gc.set_debug(DEBUG_SAVEALL) does not hand the victim namespace to the next run through gc.garbage', async () => {
+    const nsSecret = secret('ns-secret');
+    const o = await sequence(
+      'import gc\ngc.set_debug(gc.DEBUG_SAVEALL)',
+      py`
+        NAMESPACE_SECRET = '${nsSecret}'
+        def helper():
+            return 42
+        print(helper())
+      `,
+      py`
+        import gc
+        gc.collect()
+        print(gc.get_debug(), [o.get('NAMESPACE_SECRET') for o in gc.garbage if isinstance(o, dict) and 'NAMESPACE_SECRET' in o])
+      `,
+    );
+    expect(alive(o.victim) && o.victim.stdout).toBe('42\n');
+    expect(text(o.loot)).not.toContain(nsSecret);
+  });
+
+  it("__class__ assignment on a library module, the event loop or json's default encoder does not reach the victim", async () => {
+    const o = await attackVictimRetrieve(
+      py`
+        import re, json, asyncio, sys, types
+        stash = []
+        class SpyModule(types.ModuleType):
+            def __getattribute__(self, name):
+                value = super().__getattribute__(name)
+                if name == 'findall':
+                    return lambda *a, **k: (stash.append(a), value(*a, **k))[1]
+                return value
+        re.__class__ = SpyModule
+        loop = asyncio.get_event_loop()
+        class SpyLoop(type(loop)):
+            def create_task(self, coro, **kw):
+                ns = getattr(coro, 'cr_frame', None) and coro.cr_frame.f_locals.get('ns')
+                if isinstance(ns, dict):
+                    stash.append(ns)                      # the victim's namespace, filled in as it runs
+                return super().create_task(coro, **kw)
+        loop.__class__ = SpyLoop
+        class SpyEncoder(json.JSONEncoder):
+            def encode(self, o):
+                stash.append(o)
+                return super().encode(o)
+        json._default_encoder.__class__ = SpyEncoder
+        SpyModule.stash = stash
+      `,
+      py`
+        import re, json, asyncio
+        print(type(re).__name__, type(asyncio.get_event_loop()).__name__, type(json._default_encoder).__name__)
+        print([{k: v for k, v in s.items() if isinstance(v, str)} if isinstance(s, dict) else s for s in getattr(type(re), 'stash', [])])
+      `,
+    );
+    expect(text(o.loot)).not.toContain('Spy');
+    expectIsolated(o);
+  });
+
+  it('codecs.register_error (replacing the built-in handlers) does not reach the victim', async () => {
+    const pin = `PIN${Math.floor(Math.random() * 1e9)}`;
+    const o = await sequence(
+      py`
+        import codecs
+        stash = []
+        def spy(exc):
+            stash.append(exc.object)
+            return ('PWNED', exc.end)
+        for name in ('strict', 'replace', 'ignore', 'backslashreplace', 'surrogateescape', 'xmlcharrefreplace', 'namereplace'):
+            codecs.register_error(name, spy)
+        codecs.register_error('sandbox_loot', lambda e: (repr(stash), e.end))
+      `,
+      py`
+        pin = input()
+        print(('\ud800' + pin).encode('utf-16-le', 'replace').decode('utf-16-le'))
+        print(('\u2603' + pin).encode('latin-1', 'namereplace').decode('latin-1'))
+      `,
+      "print('\\u2603'.encode('ascii', 'sandbox_loot'))",
+      { inputData: [pin] },
+    );
+    expect(alive(o.victim) && o.victim.stdout, 'the victim output was changed').toBe(`?${pin}\n\\N{SNOWMAN}${pin}\n`);
+    expect(text(o.loot)).not.toContain(pin);
+  });
+
+  it("the logging manager's logger class does not reach the victim", async () => {
+    const pin = `PIN${Math.floor(Math.random() * 1e9)}`;
+    const o = await sequence(
+      py`
+        import logging
+        stash = []
+        class SpyLogger(logging.Logger):
+            def _log(self, level, msg, args, *a, **k):
+                stash.append(msg % args if args else msg)
+                return super()._log(level, msg, args, *a, **k)
+        SpyLogger.stash = stash
+        logging.Logger.manager.loggerClass = SpyLogger
+      `,
+      py`
+        import logging
+        log = logging.getLogger('victim.app')
+        log.warning('login with %s', input())
+      `,
+      "import logging\nprint(getattr(type(logging.getLogger('victim.other')), 'stash', None))",
+      { inputData: [pin] },
+    );
+    expect(alive(o.victim) && o.victim.stderr).toBe(`login with ${pin}\n`);
+    expect(text(o.loot)).not.toContain(pin);
+  });
+
+  it("code planted in a library table under another file name and __module__ (encodings._cache) does not reach the victim", async () => {
+    // The watcher tells planted code by its file name (<code>) or __module__ (__main__): both are the code's to choose.
+    const o = await attackVictimRetrieve(
+      py`
+        import codecs, encodings, encodings.koi8_r as k8
+        stash = []
+        g = {'__name__': 'encodings.koi8_r', 'STASH': stash, 'REAL': k8.Codec()}
+        exec(compile(
+            'def encode(s, errors="strict"):\n    STASH.append(s)\n    return REAL.encode(s, errors)\n'
+            'def loot(s, errors="strict"):\n    return repr(STASH).encode(), len(s)\n',
+            k8.__file__, 'exec'), g)
+        encodings._cache['koi8_r'] = codecs.CodecInfo(g['encode'], k8.Codec().decode, name='koi8-r')
+        encodings._cache['sandbox_loot'] = codecs.CodecInfo(g['loot'], k8.Codec().decode, name='sandbox_loot')
+        del g
+      `,
+      "try:\n    print('x'.encode('sandbox_loot'))\nexcept LookupError:\n    print('no loot codec')",
+    );
+    expectIsolated(o);
+  });
+
+  it('decimal.DefaultContext, sys.stdout.reconfigure and ABC registrations do not reach the victim', async () => {
+    const o = await sequence(
+      py`
+        import decimal, sys, collections.abc
+        decimal.DefaultContext.prec = 3
+        collections.abc.Mapping.register(list)
+        sys.stdout.reconfigure(encoding='ascii', newline='\r\n')
+      `,
+      py`
+        import decimal, collections.abc
+        print(decimal.Decimal(1) / decimal.Decimal(7), isinstance([], collections.abc.Mapping))
+        print('caf\u00e9')
+      `,
+      'print("nothing to retrieve")',
+    );
+    expect(alive(o.victim) && o.victim.status, text(o.victim)).toBe('success');
+    expect(alive(o.victim) && o.victim.stdout, 'the victim output was changed').toBe('0.1428571428571428571428571429 False\ncaf\u00e9\n');
+  });
 });
 
 afterAll(async () => {
