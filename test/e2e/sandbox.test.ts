@@ -1372,6 +1372,40 @@ describe('one execution cannot see or change another (goal 5)', () => {
     expect(alive(o.victim) && o.victim.status, text(o.victim)).toBe('success');
     expect(alive(o.victim) && o.victim.stdout, 'the victim output was changed').toBe('0.1428571428571428571428571429 False\ncaf\u00e9\n');
   });
+
+  it("input a run left unread in sys.stdin's buffer is not what the next run's input() returns", async () => {
+    const pin = `PIN${Math.floor(Math.random() * 1e9)}`;
+    // Reading one character pulls the rest of the line into sys.stdin's buffer, where it stays.
+    const forged = await iso.run('import sys\nsys.stdin.read(1)', { inputData: ['XFORGED-INPUT'] });
+    const victim = await iso.run("print('victim got', input())", { inputData: [pin] });
+    expect(alive(forged)).toBe(true);
+    expect(alive(victim) && victim.stdout, 'the victim read input it was not given').toBe(`victim got ${pin}\n`);
+  });
+
+  it("Pyodide's JsProxy classes (type(to_js([]))) cannot be patched for the next run", async () => {
+    const nsSecret = secret('ns-secret');
+    const o = await sequence(
+      py`
+        from pyodide.ffi import to_js
+        JsArray = type(to_js([1]))          # made by Pyodide at run time: in no module's namespace
+        real = JsArray.to_py
+        stash = []
+        def to_py(self, *a, **k):
+            value = real(self, *a, **k)
+            stash.append(value)
+            return value
+        JsArray.to_py = to_py
+        JsArray.sandbox_stash = stash
+      `,
+      py`
+        from pyodide.ffi import to_js
+        print(to_js(['${nsSecret}']).to_py())
+      `,
+      "from pyodide.ffi import to_js\nprint(getattr(type(to_js([1])), 'sandbox_stash', None))",
+    );
+    expect(alive(o.victim) && o.victim.stdout).toBe(`['${nsSecret}']\n`);
+    expect(text(o.loot)).not.toContain(nsSecret);
+  });
 });
 
 afterAll(async () => {
