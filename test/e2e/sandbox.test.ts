@@ -643,6 +643,22 @@ describe('the server and its pool survive (goal 3)', () => {
     const victim = await general.run('print(sum(range(10)))');
     expect(alive(victim) && victim.stdout).toBe('45\n');
   });
+
+  it("a huge last-expression value is capped like printed output and does not break the client's connection", async () => {
+    // 230 MiB of repr() fits in MAX_MEMORY_MB, but the answer (result + text, ~460 MiB of JSON on
+    // one line) is more than the MCP client can read: the stdio connection is lost, and with it
+    // every later call. A little more (300 MiB) and the server cannot serialize the answer at all.
+    const big = new SandboxServer({ MAX_CONCURRENT_EXECUTIONS: '1', EXECUTION_TIMEOUT_MS: '30000', MAX_MEMORY_MB: '512' });
+    await big.start();
+    try {
+      const r = await big.run("'x' * (230 * 1024 * 1024)", { clientTimeoutMs: 90_000 });
+      expect(alive(r), text(r).slice(0, 300)).toBe(true);
+      expect(alive(r) && (r.result ?? '').length).toBeLessThanOrEqual(1024 * 1024 + 1024);
+      expect(await big.answers(), 'the connection still serves calls').toBe(true);
+    } finally {
+      await big.close();
+    }
+  }, 180_000);
 });
 
 // ---------------------------------------------------------------------------------------------
