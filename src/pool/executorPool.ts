@@ -46,6 +46,8 @@ const INTERRUPT_RESEND_MS = [2, 10, 30];
 const INTERRUPT_REPEAT_MS = 100;
 /** Bound on a worker's own preparation before it starts the code (installing new packages). */
 const START_DEADLINE_MS = 120_000;
+/** How often a task refused by (or lost with) a retiring worker is sent again. */
+const MAX_RESUBMITS = 3;
 /** How long a result waits for the live output the worker sent just before it. */
 const FINAL_OUTPUT_WAIT_MS = 1000;
 
@@ -144,8 +146,10 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
       workerData,
       loadBalancer: retiringBalancer(retiring),
     });
-    piscina.on('message', (message: { type?: string; threadId?: number; error?: string; level?: string; text?: string }) => {
-      if (message?.type === 'worker-fatal') {
+    piscina.on('message', (message: { type?: string; threadId?: number; error?: string; level?: string; text?: string; reason?: string }) => {
+      if (message?.type === 'worker-retire' && typeof message.threadId === 'number') {
+        retireWorker(message.threadId, String(message.reason ?? 'retired'));
+      } else if (message?.type === 'worker-fatal') {
         logger.error({ threadId: message.threadId, error: message.error }, 'worker failed');
       } else if (message?.type === 'worker-log') {
         const log = message.level === 'error' ? logger.error.bind(logger) : logger.debug.bind(logger);
@@ -192,14 +196,29 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
     }
   };
 
+  const terminating = new Set<number>();
   const retireWorker = (threadId: number, reason: string) => {
     const worker = piscina?.threads.find((w) => w.threadId === threadId);
-    if (worker) {
+    if (worker && !terminating.has(threadId)) {
+      terminating.add(threadId);
+      Atomics.store(retiring, threadId % retiring.length, threadId);
       void worker.terminate().finally(() => {
+        terminating.delete(threadId);
         Atomics.compareExchange(retiring, threadId % retiring.length, threadId, 0);
         noteRestart(reason, threadId);
       });
     }
+  };
+
+  /** A worker puts its interpreter back after the result has gone out: within the time left. */
+  const watchCleanUp = (control: Int32Array, threadId: number, ms: number) => {
+    const wait = Atomics.waitAsync(control, CONTROL.STATE, TASK_STATE.CLEANING, ms);
+    if (!wait.async) return;
+    void wait.value.then((result) => {
+      if (result === 'timed-out' && Atomics.load(control, CONTROL.STATE) === TASK_STATE.CLEANING) {
+        retireWorker(threadId, 'the clean-up after a run did not finish in time');
+      }
+    });
   };
 
   async function run(request: ExecuteRequest): Promise<PoolResult> {
@@ -270,44 +289,67 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
       }
     });
 
-    const channel = request.onOutput ? new MessageChannel() : undefined;
-    let finalBatch: Promise<void> = Promise.resolve();
-    if (channel && request.onOutput) {
-      const listener = request.onOutput;
-      let received: () => void = () => {};
-      finalBatch = new Promise<void>((r) => (received = r));
-      channel.port1.on('message', (batch: OutputMessage) => {
-        listener(batch);
-        if (batch.final) received();
-      });
-    }
-    const task: ExecuteTask = {
-      kind: 'execute',
-      executionId: request.executionId ?? randomUUID(),
-      code: request.code,
-      stdin: request.stdin,
-      timeoutMs: request.timeoutMs,
-      maxOutputBytes: config.maxOutputBytes,
-      control: control.buffer as SharedArrayBuffer,
-      packages: deps.packages(),
-      outputPort: channel?.port2,
-      files: request.files,
-      outputs: { maxFiles: config.maxOutputFiles, maxBytes: config.maxOutputFilesBytes },
+    // A task can reach a worker that retires before starting it (its last run's clean-up found
+    // the interpreter tainted): it is refused, or lost with the worker, and sent again.
+    let channel: MessageChannel | undefined;
+    const submit = () => {
+      channel?.port1.close();
+      channel = request.onOutput ? new MessageChannel() : undefined;
+      let finalBatch: Promise<void> = Promise.resolve();
+      if (channel && request.onOutput) {
+        const listener = request.onOutput;
+        let received: () => void = () => {};
+        finalBatch = new Promise<void>((r) => (received = r));
+        channel.port1.on('message', (batch: OutputMessage) => {
+          listener(batch);
+          if (batch.final) received();
+        });
+      }
+      const task: ExecuteTask = {
+        kind: 'execute',
+        executionId: request.executionId ?? randomUUID(),
+        code: request.code,
+        stdin: request.stdin,
+        timeoutMs: request.timeoutMs,
+        maxOutputBytes: config.maxOutputBytes,
+        control: control.buffer as SharedArrayBuffer,
+        packages: deps.packages(),
+        outputPort: channel?.port2,
+        files: request.files,
+        outputs: { maxFiles: config.maxOutputFiles, maxBytes: config.maxOutputFilesBytes },
+      };
+      const transferList = channel ? [channel.port2] : [];
+      return { finalBatch, run: piscina.run(task, { signal: abort.signal, transferList }) as Promise<ExecutionOutcome> };
     };
+    const neverStarted = () =>
+      Atomics.load(control, CONTROL.STATE) === TASK_STATE.QUEUED && Atomics.load(control, CONTROL.REASON) === STOP_REASON.NONE && !closed;
 
     try {
-      const transferList = channel ? [channel.port2] : [];
-      const outcome = (await piscina.run(task, { signal: abort.signal, transferList })) as ExecutionOutcome;
-      // Two ports keep no common order: the result may overtake the last batch of output. The
-      // worker sent that batch before its result, so the wait is short; it is bounded all the same.
-      if (channel) await Promise.race([finalBatch, new Promise<void>((r) => setTimeout(r, FINAL_OUTPUT_WAIT_MS).unref())]);
+      let outcome: ExecutionOutcome;
+      for (let attempt = 0; ; attempt += 1) {
+        const submission = submit();
+        try {
+          outcome = await submission.run;
+        } catch (error) {
+          if (attempt < MAX_RESUBMITS && neverStarted()) continue;
+          throw error;
+        }
+        if (outcome.refused && attempt < MAX_RESUBMITS) continue;
+        // Two ports keep no common order: the result may overtake the last batch of output. The
+        // worker sent that batch before its result, so the wait is short; it is bounded all the same.
+        if (channel) await Promise.race([submission.finalBatch, new Promise<void>((r) => setTimeout(r, FINAL_OUTPUT_WAIT_MS).unref())]);
+        break;
+      }
       finished = true;
       const { worker, ...rest } = outcome;
+      if (rest.refused) throw new Error(`no worker could take the task (${rest.refused})`);
       if (rest.retire) retireWorker(worker.threadId, rest.retire);
       const now = performance.now();
       const start = startedAt ?? now - rest.durationMs;
       const elapsedMs = now - start;
       const queuedMs = Math.max(0, start - submitted);
+      if (rest.cleaning) watchCleanUp(control, worker.threadId, Math.max(0, request.timeoutMs - elapsedMs) + STOP_GRACE_MS);
+      delete rest.cleaning;
       if (rest.cancelled) return { ok: false, cancelled: true, elapsedMs, queuedMs };
       if (rest.error?.code === 'EXECUTION_TIMEOUT') rest.error = timeoutError(request.timeoutMs, elapsedMs, false);
       return { ...rest, elapsedMs, queuedMs, workerRestarted: Boolean(rest.retire) };
@@ -333,8 +375,9 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
       request.signal?.removeEventListener('abort', onCancel);
       if (startedAt !== undefined) busy -= 1;
       // Wakes the start watcher if the task never started (refused or dropped from the queue).
-      Atomics.store(control, CONTROL.STATE, TASK_STATE.DONE);
-      Atomics.notify(control, CONTROL.STATE);
+      if (Atomics.compareExchange(control, CONTROL.STATE, TASK_STATE.QUEUED, TASK_STATE.DONE) === TASK_STATE.QUEUED) {
+        Atomics.notify(control, CONTROL.STATE);
+      }
     }
   }
 

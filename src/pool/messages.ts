@@ -40,6 +40,8 @@ export type PingTask = { kind: 'ping'; packages: PackageRecord[] };
 export type WorkerTask = ExecuteTask | PingTask;
 
 export type ExecutionOutcome = RunOutcome & {
+  /** The worker was retired before this task started: the pool runs it on another. */
+  refused?: string;
   worker: {
     threadId: number;
     executions: number;

@@ -28,6 +28,7 @@ async function start(): Promise<(task: WorkerTask) => Promise<ExecutionOutcome |
   watchForFatalErrors(realProcess);
 
   const cap = installMemoryCap(Number.MAX_SAFE_INTEGER);
+  const later = globalThis.setImmediate; // ours, not subject to the timer gate
   const gate = createTimerGate();
   const realFetch = globalThis.fetch;
   const py = await loadRuntime({ packages: data.packages, snapshot: data.snapshot });
@@ -58,14 +59,40 @@ async function start(): Promise<(task: WorkerTask) => Promise<ExecutionOutcome |
     if ((await loader.sync(task.packages)).length > 0) executor.rebase();
   };
   let executions = 0;
-  const retire = () => {
+  let retired: string | undefined;
+  const retire = (reason: string) => {
+    retired ??= reason;
     // Read by the pool's load balancer, so no further task is sent here before it terminates us.
     Atomics.store(data.retiring, threadId % data.retiring.length, threadId);
   };
+  // The last run's clean-up: it starts once its result has gone out, and the next task waits
+  // for it. A clean-up that finds the interpreter tainted retires the worker.
+  let cleaning: Promise<void> = Promise.resolve();
+  const cleanUpLater = () => {
+    cleaning = new Promise<void>((resolve) => {
+      later(() => {
+        executor
+          .cleanUp()
+          .then(
+            (reason) => reason,
+            (error: unknown) => `the interpreter could not be reset (${String((error as Error)?.message ?? error).split('\n')[0]})`,
+          )
+          .then((reason) => {
+            if (reason) {
+              retire(reason);
+              parentPort?.postMessage({ type: 'worker-retire', threadId, reason });
+            }
+          })
+          .finally(resolve);
+      });
+    });
+  };
 
   return async function handle(task: WorkerTask): Promise<ExecutionOutcome | null> {
+    await cleaning;
+    if (retired) return refusal(retired, executions);
     if (task.kind === 'ping') {
-      await syncPackages(task).catch(() => retire()); // a worker that cannot load them must go
+      await syncPackages(task).catch(() => retire('installed packages could not be loaded')); // a worker that cannot load them must go
       return null;
     }
     executions += 1;
@@ -96,8 +123,29 @@ async function start(): Promise<(task: WorkerTask) => Promise<ExecutionOutcome |
     if (!outcome.retire && data.maxExecutions > 0 && executions >= data.maxExecutions) {
       outcome.retire = `served ${executions} executions`;
     }
-    if (outcome.retire) retire();
+    if (outcome.retire) {
+      retire(outcome.retire);
+      outcome.cleaning = false; // never used again: nothing to put back
+    } else if (outcome.cleaning) {
+      cleanUpLater();
+    }
     return { ...outcome, worker: { threadId, executions } };
+  };
+}
+
+/** The answer to a task that reached a worker after it was retired: the pool sends it elsewhere. */
+function refusal(reason: string, executions: number): ExecutionOutcome {
+  const empty = { text: '', bytes: 0, truncated: false };
+  return {
+    ok: false,
+    refused: reason,
+    stdout: empty,
+    stderr: empty,
+    result: null,
+    durationMs: 0,
+    memory: { wasmMb: 0, grewMb: 0 },
+    files: [],
+    worker: { threadId, executions },
   };
 }
 

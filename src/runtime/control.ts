@@ -5,14 +5,17 @@
 export const CONTROL = {
   /** Pyodide's interrupt buffer: the main thread writes SIGINT here to raise KeyboardInterrupt. */
   INTERRUPT: 0,
-  /** Where the task is: QUEUED → RUNNING (user code started) → DONE. */
+  /**
+   * Where the task is: QUEUED → RUNNING (user code started) → CLEANING (its result is out, the
+   * worker is putting the interpreter back) → DONE.
+   */
   STATE: 1,
   /** Why the main thread interrupted: TIMEOUT or CANCELLED. */
   REASON: 2,
   LENGTH: 4,
 } as const;
 
-export const TASK_STATE = { QUEUED: 0, RUNNING: 1, DONE: 2 } as const;
+export const TASK_STATE = { QUEUED: 0, RUNNING: 1, DONE: 2, CLEANING: 3 } as const;
 export const STOP_REASON = { NONE: 0, TIMEOUT: 1, CANCELLED: 2 } as const;
 export const SIGINT = 2;
 

@@ -12,7 +12,7 @@ import { freezePyProxyPrototypes, type BufferMeter, type TimerGate } from './san
 
 /**
  * Runs one piece of code in this worker's warm interpreter and returns what happened as a value.
- * Python never sees this module: the harness prepares and cleans up, the trampoline runs the code.
+ * Python never sees this module: the harness prepares and cleans up, the runner runs the code.
  */
 
 const MIB = 1024 * 1024;
@@ -46,6 +46,8 @@ export type RunOutcome = {
   files: OutputFile[];
   /** Why this interpreter must not be used again, if it must not. */
   retire?: string | undefined;
+  /** The interpreter still has to be put back (Executor.cleanUp) before it runs anything else. */
+  cleaning?: boolean | undefined;
 };
 
 export type ExecutorOptions = {
@@ -60,23 +62,28 @@ export type ExecutorOptions = {
   session?: boolean;
 };
 
+/** The harness module (see harness.py): clean state and checks; never runs the user's code. */
 type Harness = {
-  prepare(source: string): PyProxy;
+  prepare(source: string, limit: number): PyProxy;
   begin(prepared: PyProxy, workdir: string, session: boolean): PyProxy;
-  schedule(prepared: PyProxy, ns: PyProxy): PyProxy;
-  cancel_current(): void;
-  end(): void;
-  describe(exc: PyProxy): PyProxy;
-  cancel_pending(): number;
-  save_figures(directory: string, limit: number): number;
-  pending_tasks(): number;
-  finish(): string | undefined;
+  loop(): PyProxy;
+  finish(): PyProxy | undefined;
+  settle(): string | undefined;
   finish_session(): undefined;
   rebase(): void;
 };
-type Trampoline = {
+/** The runner namespace: everything that runs the user's code or its objects' code. */
+type Runner = {
   run(code: PyProxy, ns: PyProxy): PyProxy | undefined;
-  evaluate(code: PyProxy, ns: PyProxy): PyProxy | string | undefined;
+  evaluate(code: PyProxy, ns: PyProxy, limit: number): PyProxy | string | undefined;
+  schedule(prepared: PyProxy, ns: PyProxy, limit: number): PyProxy;
+  cancel(task: PyProxy): void;
+  flush(): void;
+  cancel_pending(loop: PyProxy): number;
+  pending_tasks(loop: PyProxy): number;
+  bury(grave: PyProxy): void;
+  save_figures(directory: string, limit: number): number;
+  describe(exc: PyProxy, limit: number): PyProxy;
 };
 type Described = {
   ok: boolean;
@@ -88,7 +95,10 @@ type Described = {
 };
 
 export type Executor = {
+  /** Run code; returns as soon as its result is known (see cleanUp). */
   run(request: RunRequest): Promise<RunOutcome>;
+  /** Put the interpreter back after the last run; returns why the worker must go, if it must. */
+  cleanUp(): Promise<string | undefined>;
   /** Exercise the executor once before the first real run (see warmUp in createExecutor). */
   warmUp(): Promise<void>;
   /** Accept the interpreter's current modules as clean (after a trusted install). */
@@ -108,6 +118,8 @@ export function createExecutor(
   const FS = py.FS as unknown as EmscriptenFs;
   const heap = () => (py as unknown as { _module: { HEAP8: Int8Array } })._module.HEAP8.length;
   let control: Int32Array | undefined;
+  /** The control block of a run whose clean-up has not happened yet. */
+  let pending: Int32Array | undefined;
   let dead = false;
   // Every PyProxy prototype the worker meets is frozen after the warm-up (see warmUp), and the two
   // PyProxy methods it calls are taken now, before any code could replace them on a prototype.
@@ -134,22 +146,23 @@ export function createExecutor(
   const harnessNs = takeHarness(py, harnessSource);
   capturePyProxyMethods(harnessNs);
   const h = Object.fromEntries(
-    ['prepare', 'begin', 'schedule', 'cancel_current', 'save_figures', 'end', 'describe', 'cancel_pending', 'pending_tasks', 'finish', 'finish_session', 'rebase', 'init'].map(
-      (name) => [name, harnessNs.get(name)],
-    ),
+    ['prepare', 'begin', 'loop', 'finish', 'settle', 'finish_session', 'rebase', 'init'].map((name) => [name, harnessNs.get(name)]),
   ) as unknown as Harness & { init(sleep: (ms: number) => void): PyProxy };
-  const trampolineNs = h.init(sleep) as PyProxy & { get(k: string): unknown };
-  const t = {
-    run: trampolineNs.get('run'),
-    evaluate: trampolineNs.get('evaluate'),
-  } as Trampoline;
+  const runnerNs = h.init(sleep) as PyProxy & { get(k: string): unknown };
+  const t = Object.fromEntries(
+    ['run', 'evaluate', 'schedule', 'cancel', 'flush', 'cancel_pending', 'pending_tasks', 'bury', 'save_figures', 'describe'].map((name) => [
+      name,
+      runnerNs.get(name),
+    ]),
+  ) as unknown as Runner;
+  const cleanLoop = h.loop();
   FS.mkdirTree(options.workdir);
   // Start-up size of the heap, raised by trusted installs (rebase): the memory limit and the
   // recycling threshold count from here.
   let baselineBytes = heap();
 
-  const describe = (exc: PyProxy): Described => {
-    const d = h.describe(exc);
+  const describe = (exc: PyProxy, limit: number): Described => {
+    const d = t.describe(exc, limit);
     try {
       return toJs(d) as Described;
     } finally {
@@ -158,7 +171,8 @@ export function createExecutor(
   };
 
   async function runCode(request: RunRequest): Promise<{ described?: Described; result: string | null }> {
-    const prepared = h.prepare(request.code) as PyProxy & {
+    const limit = request.maxOutputBytes;
+    const prepared = h.prepare(request.code, limit) as PyProxy & {
       is_async?: boolean;
       body_async?: boolean;
       expr_async?: boolean;
@@ -178,11 +192,11 @@ export function createExecutor(
         try {
           if (prepared.is_async) return await runAsync(request, prepared, ns);
           const err = t.run(body, ns);
-          if (err !== undefined) return { described: describe(err), result: null };
+          if (err !== undefined) return { described: describe(err, limit), result: null };
           if (expr === undefined) return { result: null };
-          const value = t.evaluate(expr, ns);
+          const value = t.evaluate(expr, ns, limit);
           if (typeof value === 'string' || value === undefined) return { result: value ?? null };
-          return { described: describe(value), result: null };
+          return { described: describe(value, limit), result: null };
         } catch (error) {
           if (isFatal(error)) dead = true; // the proxies below cannot be freed any more
           throw error;
@@ -202,7 +216,8 @@ export function createExecutor(
     prepared: PyProxy,
     ns: PyProxy,
   ): Promise<{ described?: Described; result: string | null }> {
-    const task = h.schedule(prepared, ns);
+    const limit = request.maxOutputBytes;
+    const task = t.schedule(prepared, ns, limit);
     // While Python awaits, no bytecode runs to notice the interrupt buffer: cancel the task
     // when the main thread signals a stop.
     const c = request.control;
@@ -214,7 +229,7 @@ export function createExecutor(
       // From here on the cancellation stops the run; code that swallows it gets the hard stop.
       py.setInterruptBuffer(undefined as unknown as Int32Array);
       try {
-        h.cancel_current();
+        t.cancel(task);
       } catch {
         /* the run ended meanwhile */
       }
@@ -225,7 +240,7 @@ export function createExecutor(
     try {
       const value = (await (task as unknown as Promise<unknown>)) as PyProxy | string | undefined;
       if (typeof value === 'string' || value === undefined) return { result: value ?? null };
-      return { described: describe(value), result: null };
+      return { described: describe(value, limit), result: null };
     } finally {
       active = false;
       release(task);
@@ -263,15 +278,14 @@ export function createExecutor(
     try {
       ({ described, result } = await runCode(request));
       // Still inside the time limit: rendering a figure is the code's work too.
-      h.save_figures(posix.join(options.workdir, OUTPUT_DIR), request.outputs.maxFiles);
+      t.save_figures(posix.join(options.workdir, OUTPUT_DIR), request.outputs.maxFiles);
     } catch (error) {
       thrown ??= error;
-    } finally {
-      guard.end();
     }
     const durationMs = performance.now() - started;
     if (thrown !== undefined && isFatal(thrown)) {
       // The interpreter is gone (a trap, os._exit): nothing can be cleaned up, only reported.
+      guard.end();
       gate.close();
       control = undefined;
       Atomics.store(request.control, CONTROL.STATE, TASK_STATE.DONE);
@@ -289,50 +303,20 @@ export function createExecutor(
       };
     }
 
-    let retire: string | undefined;
     try {
-      h.end();
-      // Stop any further interrupts from landing in the clean-up below.
-      py.setInterruptBuffer(undefined as unknown as Int32Array);
-      if (h.cancel_pending() > 0) {
-        // Let cancelled tasks unwind now, still inside the run's timers and file guard, with
-        // output going nowhere, rather than in a later run.
-        py.setStdout({ write: (b: Uint8Array) => b.length });
-        py.setStderr({ write: (b: Uint8Array) => b.length });
-        guard.begin(options.writableRoots, 0);
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        guard.end();
-        if (h.pending_tasks() > 0) retire = 'asyncio tasks kept running after being cancelled';
-      }
-      gate.close();
-      retire = (options.session ? h.finish_session() : h.finish()) ?? retire;
-    } catch (error) {
-      gate.close();
-      retire = `the interpreter could not be reset (${error instanceof Error ? error.message.split('\n').at(-2) ?? error.message : String(error)})`;
+      t.flush();
+    } catch {
+      /* a replaced or closed stream */
     }
+    let retire: string | undefined;
     let files: OutputFile[] = [];
     try {
       files = collectOutputFiles(FS, options.workdir, request.outputs);
     } catch {
-      retire ??= 'the output directory could not be read';
+      retire = 'the output directory could not be read';
     }
-    try {
-      if (!options.session) {
-        emptyDirectory(FS, options.workdir);
-        emptyDirectory(FS, '/tmp');
-      }
-      py.setStdout({ write: (b: Uint8Array) => b.length });
-      py.setStderr({ write: (b: Uint8Array) => b.length });
-    } catch {
-      retire ??= 'the working directory could not be emptied';
-    }
-    control = undefined;
-    Atomics.store(request.control, CONTROL.STATE, TASK_STATE.DONE);
-
     const endBytes = heap();
-    if (options.session) {
-      retire = undefined; // a session keeps its interpreter through anything it survives
-    } else {
+    if (!options.session) {
       if (cap.denied > 0) retire ??= 'the memory limit was reached';
       if (endBytes - baselineBytes > options.recycleGrowthBytes) {
         retire ??= `memory grew to ${Math.round(endBytes / MIB)} MiB`;
@@ -359,7 +343,72 @@ export function createExecutor(
     Object.assign(outcome, classified);
     if (classified.fatal) outcome.retire = classified.fatal;
     delete (outcome as { fatal?: unknown }).fatal;
+
+    pending = request.control;
+    if (options.session) {
+      // A session's next call is the same user's: put back only what a session does, at once.
+      const failed = await cleanUp();
+      if (failed && !outcome.retire) outcome.retire = failed;
+      return outcome;
+    }
+    // The result goes out now; the interpreter is put back before this worker takes another task
+    // (see cleanUp). Until then the task is CLEANING, which the pool watches.
+    Atomics.store(request.control, CONTROL.STATE, TASK_STATE.CLEANING);
+    outcome.cleaning = !outcome.retire;
     return outcome;
+  }
+
+  /**
+   * Put the interpreter back after the last run: returns why this worker must not run another,
+   * if so. The clean-up stays inside the run's file guard and timers: finalizers of the run's
+   * objects run during it (see harness.py), and are held to what the run was.
+   */
+  async function cleanUp(): Promise<string | undefined> {
+    const runControl = pending;
+    if (!runControl) return undefined;
+    pending = undefined;
+    let retire: string | undefined;
+    try {
+      // No further interrupts; anything printed from here on belongs to no result.
+      py.setInterruptBuffer(undefined as unknown as Int32Array);
+      py.setStdout({ write: (b: Uint8Array) => b.length });
+      py.setStderr({ write: (b: Uint8Array) => b.length });
+      if (t.cancel_pending(cleanLoop) > 0) {
+        // Let cancelled tasks unwind now rather than in a later run.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        if (t.pending_tasks(cleanLoop) > 0) retire = 'asyncio tasks kept running after being cancelled';
+      }
+      if (options.session) {
+        h.finish_session();
+      } else {
+        const grave = h.finish();
+        if (grave !== undefined) {
+          try {
+            t.bury(grave);
+          } finally {
+            release(grave);
+          }
+        }
+        retire = h.settle() ?? retire;
+      }
+    } catch (error) {
+      retire = `the interpreter could not be reset (${error instanceof Error ? error.message.split('\n').at(-2) ?? error.message : String(error)})`;
+    } finally {
+      guard.end();
+      gate.close();
+    }
+    try {
+      if (!options.session) {
+        emptyDirectory(FS, options.workdir);
+        emptyDirectory(FS, '/tmp');
+      }
+    } catch {
+      retire ??= 'the working directory could not be emptied';
+    }
+    control = undefined;
+    Atomics.store(runControl, CONTROL.STATE, TASK_STATE.DONE);
+    Atomics.notify(runControl, CONTROL.STATE);
+    return options.session ? undefined : retire;
   }
 
   /**
@@ -371,13 +420,15 @@ export function createExecutor(
     for (const code of ['1', 'import asyncio\nawait asyncio.sleep(0)\n2', '1/0']) {
       Atomics.store(control, CONTROL.STATE, TASK_STATE.QUEUED);
       await run({ code, stdin: [], timeoutMs: 10_000, maxOutputBytes: 1024, control, outputs: { maxFiles: 0, maxBytes: 0 } });
+      await cleanUp();
     }
-    for (const proxy of [harnessNs, trampolineNs, ...Object.values(h), ...Object.values(t)]) seen(proxy as PyProxy);
+    for (const proxy of [harnessNs, runnerNs, cleanLoop, ...Object.values(h), ...Object.values(t)]) seen(proxy as PyProxy);
     freezePyProxyPrototypes([...prototypes].map((p) => Object.create(p) as object));
   }
 
   return {
     run,
+    cleanUp,
     warmUp,
     rebase: () => {
       h.rebase();
