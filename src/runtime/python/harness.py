@@ -253,7 +253,17 @@ class _State:
             for name, stream in (("stdin", sys.stdin), ("stdout", sys.stdout), ("stderr", sys.stderr))
         ]
         self.gc_threshold = gc.get_threshold()
-        self.registries = _Registries()
+        import codecs
+        import encodings
+
+        from _pyodide._importhook import JsLoader
+
+        # One walk of the heap, in C, for the objects the interpreter holds outside any module.
+        utf8, strict, search = codecs.lookup("utf-8"), codecs.lookup_error("strict"), encodings.search_function
+        referrers = gc.get_referrers(JsLoader, utf8, strict, search)
+        _scrub_api_references(referrers, JsLoader)
+        self.registries = _Registries(referrers, utf8, strict, search)
+        del referrers
         self.abcs = {}
         self.born_abcs = {}
 
@@ -461,7 +471,6 @@ def _audit(event, args):
 def init(js_sleep):
     """Called once per worker after start-up; returns the runner's namespace."""
     global _state, _watchers, _runner, _shim_ns
-    _scrub_api_references()
     os.environ.pop("_", None)  # set by the runtime to a host path
     # Functions put into the standard library live in namespaces of their own: a function's
     # __globals__ must lead nowhere near this module.
@@ -480,14 +489,12 @@ def init(js_sleep):
     return runner_ns
 
 
-def _scrub_api_references():
+def _scrub_api_references(referrers, loader_class):
     # Importing pyodide_js (before the snapshot) left its loaders in the heap, each holding the
     # whole Pyodide API: file reads, package downloads, Node sockets. Unregistering the module
     # does not reach them.
-    from _pyodide._importhook import JsLoader
-
-    for obj in gc.get_objects():
-        if type(obj) is JsLoader:
+    for obj in referrers:
+        if type(obj) is loader_class:
             obj.jsproxy = None
 
 
@@ -496,15 +503,17 @@ class _Registries:
     the codec search path and cache (codecs.register) and the codec error handlers
     (codecs.register_error). Restored after every run."""
 
-    def __init__(self):
-        import codecs
-        import encodings
-
-        utf8 = codecs.lookup("utf-8")
-        strict = codecs.lookup_error("strict")
-        self.path = next((o for o in gc.get_objects() if type(o) is list and encodings.search_function in o), None)
-        self.cache = next((o for o in gc.get_referrers(utf8) if type(o) is dict and o.get("utf-8") is utf8), None)
-        self.errors = next((o for o in gc.get_referrers(strict) if type(o) is dict and o.get("strict") is strict), None)
+    def __init__(self, referrers, utf8, strict, search):
+        self.path = self.cache = self.errors = None
+        for o in referrers:  # the interpreter keeps these out of any module
+            kind = type(o)
+            if kind is list and self.path is None and any(x is search for x in o):
+                self.path = o
+            elif kind is dict:
+                if self.cache is None and o.get("utf-8") is utf8:
+                    self.cache = o
+                elif self.errors is None and o.get("strict") is strict:
+                    self.errors = o
         self.saved = [(t, list(t) if type(t) is list else dict(t)) for t in (self.path, self.cache, self.errors) if t is not None]
 
     def restore(self, grave):
@@ -533,7 +542,8 @@ def rebase():
     _state.hooks = _global_hooks()
     _state.sys_lists = {name: list(getattr(sys, name)) for name in _SYS_LISTS}
     _state.importer_cache = dict(sys.path_importer_cache)
-    _GC_COLLECT()
+    if _state.abcs:  # after an install: a start-up heap holds no garbage worth a full collection
+        _GC_COLLECT()
     _state.abcs.update(_abc_registries(gc.get_objects(), clean=True))
     _state.abc_token = _abc_token()
     _GC_FREEZE()  # the clean state: from here on, gc.get_objects() lists only what runs made
