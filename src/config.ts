@@ -1,6 +1,8 @@
-import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { defaultCacheDir } from './cacheDir.js';
+
+export { defaultCacheDir };
 
 /**
  * Every setting, read from the environment in one place. Each entry names its variable, its rule
@@ -70,18 +72,6 @@ function urlVar() {
     .string()
     .trim()
     .refine((v) => /^https?:\/\//i.test(v) && URL.canParse(v), { error: 'must be an http(s) URL' });
-}
-
-/** Where the package cache lives when PACKAGE_CACHE_DIR is unset: the platform's per-user cache. */
-export function defaultCacheDir(env: NodeJS.ProcessEnv, platform = process.platform): string {
-  const home = env.HOME || env.USERPROFILE || os.homedir();
-  if (platform === 'win32') {
-    return path.join(env.LOCALAPPDATA || path.join(home, 'AppData', 'Local'), 'mcp-python-executor', 'Cache');
-  }
-  if (platform === 'darwin') return path.join(home, 'Library', 'Caches', 'mcp-python-executor');
-  // The XDG spec: a relative XDG_CACHE_HOME is invalid and must be ignored.
-  const xdg = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : undefined;
-  return path.join(xdg ?? path.join(home, '.cache'), 'mcp-python-executor');
 }
 
 export const DEFAULT_PACKAGE_INDEX_URL = 'https://pypi.org/simple/';

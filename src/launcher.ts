@@ -4,7 +4,7 @@ import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Config } from './config.js';
+import { defaultCacheDir } from './cacheDir.js';
 
 /**
  * Node's process-wide guards, which only a new process can switch on: the server re-executes
@@ -28,8 +28,35 @@ export function isSandboxedProcess(): boolean {
   return hasPermission && process.execArgv.includes(CODEGEN_FLAG);
 }
 
-/** The node flags the server runs under, for this configuration. */
-export function sandboxFlags(config: Config, entry: string): string[] {
+/** The host paths the guards open: the few settings that name directories. */
+export type GuardPaths = {
+  packageCacheDir: string;
+  pyodideDistDir?: string;
+  mountHostDir?: string;
+  mountMode: 'ro' | 'rw';
+};
+
+/**
+ * The guard paths read straight from the environment, without the settings' validation (and
+ * without loading zod, a sizeable share of the start-up time): the relaunched server validates
+ * every setting and exits with the message if one is wrong, so a value that would fail there (a
+ * relative path, say) is simply left out here.
+ */
+export function guardPathsFromEnv(env: NodeJS.ProcessEnv): GuardPaths {
+  const absolute = (name: string) => {
+    const value = env[name]?.trim();
+    return value && path.isAbsolute(value) ? path.resolve(value) : undefined;
+  };
+  return {
+    packageCacheDir: absolute('PACKAGE_CACHE_DIR') ?? defaultCacheDir(env),
+    pyodideDistDir: absolute('PYODIDE_DIST_DIR'),
+    mountHostDir: absolute('MOUNT_HOST_DIR'),
+    mountMode: env.MOUNT_MODE?.trim().toLowerCase() === 'rw' ? 'rw' : 'ro',
+  };
+}
+
+/** The node flags the server runs under, for these paths. */
+export function sandboxFlags(config: GuardPaths, entry: string): string[] {
   const require = createRequire(import.meta.url);
   const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   const read = new Set<string>([packageRoot, path.dirname(entry)]);
@@ -81,7 +108,7 @@ function nodeModulesRoot(file: string): string {
  * versions that have `process.execve` the process is replaced; elsewhere a child inherits the
  * stdio and this process relays signals and its exit code.
  */
-export function relaunchSandboxed(config: Config, entry: string, args: string[]): void {
+export function relaunchSandboxed(config: GuardPaths, entry: string, args: string[]): void {
   fs.mkdirSync(config.packageCacheDir, { recursive: true });
   const argv = [...sandboxFlags(config, entry), entry, ...args];
   const execve = (process as { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never }).execve;

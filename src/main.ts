@@ -1,4 +1,3 @@
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { cachePaths, type Config } from './config.js';
 import { createLogger } from './logging.js';
 import { Metrics } from './metrics.js';
@@ -6,12 +5,14 @@ import { createPackageManager } from './packages/packageManager.js';
 import { resolvePackageSource } from './packages/packageSource.js';
 import { createExecutorPool, type ExecutorPool } from './pool/executorPool.js';
 import { loadOrMakeSnapshot } from './pool/snapshot.js';
-import { startHttpServer } from './server/http.js';
-import { createServer } from './server/server.js';
 import { createSessionManager } from './sessions/sessionManager.js';
 import { runtimeInfo } from './versions.js';
 
-/** The server proper, composed: logger → snapshot → packages → pool → MCP server on stdio or HTTP. */
+/**
+ * The server proper, composed: logger → snapshot → packages → pool → MCP server on stdio or HTTP.
+ * The MCP side is imported only once the pool has started its first worker, so the two load side
+ * by side on separate cores (the SDK's import and Pyodide's restore each take a few hundred ms).
+ */
 export async function main(config: Config): Promise<void> {
   const logger = createLogger(config);
   const runtime = runtimeInfo();
@@ -39,6 +40,7 @@ export async function main(config: Config): Promise<void> {
     packagesReady: packages.ready(),
   });
   const serverDeps = { config, logger, pool, sessions, metrics, runtime, packageManager: packages };
+  const { createServer } = await import('./server/server.js');
 
   const closers: (() => Promise<void>)[] = [];
   let stopping = false;
@@ -61,6 +63,7 @@ export async function main(config: Config): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
   if (config.transport === 'http') {
+    const { startHttpServer } = await import('./server/http.js');
     const http = await startHttpServer({
       config,
       logger,
@@ -74,6 +77,7 @@ export async function main(config: Config): Promise<void> {
     closers.push(close);
     process.stdin.on('end', () => void shutdown('stdin closed'));
     process.stdin.on('close', () => void shutdown('stdin closed'));
+    const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
     await server.connect(new StdioServerTransport());
   }
   void pool.ready().then(
