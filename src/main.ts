@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { cachePaths, type Config } from './config.js';
 import { createLogger } from './logging.js';
 import { Metrics } from './metrics.js';
@@ -82,6 +83,14 @@ export async function main(config: Config): Promise<void> {
   }
   void pool.ready().then(
     () => logger.info({ ms: Math.round(performance.now()) }, 'ready'),
-    (error: unknown) => logger.error({ error: String(error) }, 'start-up failed'),
+    (error: unknown) => {
+      logger.error({ error: String(error) }, 'start-up failed');
+      // A damaged snapshot in the cache fails every worker the same way: drop it, so the next
+      // start makes a new one (a good one dropped by mistake costs that start a few seconds).
+      if (pool.stats().startFailures > 0) {
+        fs.rmSync(paths.snapshots, { recursive: true, force: true });
+        logger.error({ dir: paths.snapshots }, 'cached start-up snapshots removed: restart the server to make a new one');
+      }
+    },
   );
 }

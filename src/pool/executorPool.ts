@@ -48,6 +48,11 @@ const INTERRUPT_REPEAT_MS = 100;
 const START_DEADLINE_MS = 120_000;
 /** How often a task refused by (or lost with) a retiring worker is sent again. */
 const MAX_RESUBMITS = 3;
+/**
+ * Workers in a row that could not start, after which the pool stops starting more in the
+ * background and a call fails at once with the reason (each call still tries one fresh worker).
+ */
+const START_FAILURE_LIMIT = 3;
 /** How long a result waits for the live output the worker sent just before it. */
 const FINAL_OUTPUT_WAIT_MS = 1000;
 
@@ -75,6 +80,9 @@ export type PoolStats = {
   maxQueue: number;
   workerRestarts: number;
   restartsByReason: Record<string, number>;
+  /** Workers in a row that could not start (0 once one does), and the last one's reason. */
+  startFailures: number;
+  lastStartError?: string;
 };
 
 export type ExecutorPool = {
@@ -176,22 +184,42 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
   let busy = 0;
   let waiting = 0;
   let firstReady: Promise<void> | undefined;
+  let startFailures = 0;
+  let lastStartError: string | undefined;
 
   const noteRestart = (reason: string, threadId?: number) => {
     restarts += 1;
     const key = reason.replace(/\d+/g, 'N');
     restartsByReason[key] = (restartsByReason[key] ?? 0) + 1;
     logger.info({ threadId, reason }, 'worker replaced');
-    if (!closed) warmUp();
+    if (!closed && startFailures < START_FAILURE_LIMIT) warmUp();
   };
+
+  /** A worker that could not start refuses every task: it is replaced, and the failure counted. */
+  const noteOutcome = (outcome: ExecutionOutcome | null) => {
+    if (outcome?.startFailed) {
+      startFailures += 1;
+      lastStartError = outcome.refused;
+      retireWorker(outcome.worker.threadId, 'the Python runtime could not start');
+    } else if (!outcome?.refused) {
+      startFailures = 0;
+    }
+  };
+
+  /** Start a worker, or bring one up to date with the installed packages, without running code. */
+  const ping = (p: Pool, packages = deps.packages()) =>
+    p.run({ kind: 'ping', packages }).then((outcome) => {
+      noteOutcome(outcome);
+      if (outcome?.refused) throw new Error(outcome.refused);
+    });
 
   /** Start workers up to the limit, in the background, by sending each a no-op task. */
   const warmUp = () => {
     if (!piscina) return;
     const missing = config.maxConcurrentExecutions - piscina.threads.length;
     for (let i = 0; i < missing; i += 1) {
-      piscina.run({ kind: 'ping', packages: deps.packages() }).catch(() => {
-        /* closing, or the queue is full of real work: nothing to warm */
+      ping(piscina).catch(() => {
+        /* closing, the queue is full of real work, or the worker could not start (counted) */
       });
     }
   };
@@ -334,7 +362,8 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
           if (attempt < MAX_RESUBMITS && neverStarted()) continue;
           throw error;
         }
-        if (outcome.refused && attempt < MAX_RESUBMITS) continue;
+        noteOutcome(outcome);
+        if (outcome.refused && attempt < MAX_RESUBMITS && !(outcome.startFailed && startFailures >= START_FAILURE_LIMIT)) continue;
         // Two ports keep no common order: the result may overtake the last batch of output. The
         // worker sent that batch before its result, so the wait is short; it is bounded all the same.
         if (channel) await Promise.race([submission.finalBatch, new Promise<void>((r) => setTimeout(r, FINAL_OUTPUT_WAIT_MS).unref())]);
@@ -342,6 +371,19 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
       }
       finished = true;
       const { worker, ...rest } = outcome;
+      if (rest.startFailed) {
+        const waited = performance.now() - submitted;
+        return failed(
+          {
+            code: 'INTERNAL_ERROR',
+            message: `No worker could run the code: ${rest.refused}. The server keeps trying a new worker on each call; the server log has the details`,
+            details: { reason: 'RUNTIME_START_FAILED', startFailures },
+          },
+          0,
+          waited,
+          false,
+        );
+      }
       if (rest.refused) throw new Error(`no worker could take the task (${rest.refused})`);
       if (rest.retire) retireWorker(worker.threadId, rest.retire);
       const now = performance.now();
@@ -451,17 +493,19 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
       maxQueue: config.maxQueueSize,
       workerRestarts: restarts,
       restartsByReason: { ...restartsByReason },
+      startFailures,
+      ...(lastStartError ? { lastStartError } : {}),
     }),
     ready() {
       firstReady ??= pool()
-        .then((p) => p.run({ kind: 'ping', packages: [] }))
+        .then((p) => ping(p, []))
         .then(() => warmUp());
       return firstReady;
     },
     syncPackages() {
       if (!piscina || closed) return;
       for (let i = 0; i < piscina.threads.length; i += 1) {
-        piscina.run({ kind: 'ping', packages: deps.packages() }).catch(() => {});
+        ping(piscina).catch(() => {});
       }
     },
     async close() {

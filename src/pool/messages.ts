@@ -42,6 +42,8 @@ export type WorkerTask = ExecuteTask | PingTask;
 export type ExecutionOutcome = RunOutcome & {
   /** The worker was retired before this task started: the pool runs it on another. */
   refused?: string;
+  /** With `refused`: the worker never started (the reason says why); the pool replaces it. */
+  startFailed?: boolean;
   worker: {
     threadId: number;
     executions: number;

@@ -210,10 +210,14 @@ function watchForFatalErrors(realProcess: NodeJS.Process): void {
   realProcess.on('unhandledRejection', fatal);
 }
 
-// A start-up failure would surface in Piscina as its ESM fallback's EvalError: report the real one.
+// A worker that cannot start reports why and answers every task with a refusal naming it, rather
+// than fail to load: Piscina never starts another worker once one has failed during bootstrap
+// (queued calls would wait for ever), and the pool replaces this one when it refuses.
 export default start().catch((error: unknown) => {
-  parentPort?.postMessage({ type: 'worker-fatal', threadId, error: `start-up failed: ${describeThrown(error)}` });
-  throw error;
+  const text = describeThrown(error);
+  parentPort?.postMessage({ type: 'worker-fatal', threadId, error: `start-up failed: ${text}` });
+  const reason = `the Python runtime could not start: ${text.split('\n')[0]}`;
+  return async (): Promise<ExecutionOutcome> => ({ ...refusal(reason, 0), startFailed: true });
 });
 
 /** Something thrown, as text for the log: not every thrown value is an Error (Emscripten's are not). */

@@ -1,6 +1,9 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { privateCacheDir } from '../helpers/sandbox.js';
 import { SERVER_ENTRY, serverEnv, startServer, type TestServer } from '../helpers/server.js';
 
 /** Spawn the server without a client: for start-up failures, raw stdout and shutdown. */
@@ -124,6 +127,52 @@ describe('logs', () => {
       expect(out).not.toMatch(/^\{/m);
     } finally {
       await text.close();
+    }
+  });
+});
+
+describe('when no worker can start (a damaged start-up snapshot in the cache)', () => {
+  it('answers each call at once with RUNTIME_START_FAILED, reports degraded health, and drops the snapshot so a restart works', async () => {
+    const dir = privateCacheDir(inject('cacheDir'));
+    const snapshots = path.join(dir, 'snapshots');
+    try {
+      let server = await startServer({ PACKAGE_CACHE_DIR: dir });
+      expect((await server.run('print(1)')).stdout).toBe('1\n'); // the snapshot exists now
+      await server.close();
+      const [file] = fs.readdirSync(snapshots).filter((f) => f.endsWith('.bin'));
+      fs.truncateSync(path.join(snapshots, file as string), 1_000_000);
+
+      server = await startServer({ PACKAGE_CACHE_DIR: dir });
+      try {
+        for (let i = 0; i < 3; i += 1) {
+          const r = await server.run('print(1)');
+          expect(r.status).toBe('error');
+          expect(r.error?.code).toBe('INTERNAL_ERROR');
+          expect(r.error?.details?.reason).toBe('RUNTIME_START_FAILED');
+          expect(r.error?.message).toMatch(/could not start: RuntimeError/);
+        }
+        const health = (await server.call('health_check')).structuredContent as {
+          health: string;
+          pool: { startFailures: number; lastStartError?: string };
+          problems: string[];
+        };
+        expect(health.health).toBe('degraded');
+        expect(health.pool.startFailures).toBeGreaterThanOrEqual(3);
+        expect(health.problems.join('\n')).toMatch(/could not start/);
+        await waitFor(() => server.stderr().includes('cached start-up snapshots removed'), 'the snapshot to be dropped');
+        expect(fs.existsSync(snapshots)).toBe(false);
+      } finally {
+        await server.close();
+      }
+
+      server = await startServer({ PACKAGE_CACHE_DIR: dir });
+      try {
+        expect((await server.run('print(2)')).stdout).toBe('2\n');
+      } finally {
+        await server.close();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -24,7 +24,7 @@ const count = z.number().int();
 
 export const HealthCheckOutputSchema = z.object({
   ...BaseResultShape,
-  health: z.enum(['ok', 'degraded']).describe('degraded when start-up package installs failed'),
+  health: z.enum(['ok', 'degraded']).describe('degraded when start-up package installs failed or workers cannot start'),
   version: z.string(),
   pythonVersion: z.string(),
   pyodideVersion: z.string(),
@@ -54,6 +54,8 @@ export const HealthCheckOutputSchema = z.object({
     maxQueue: count,
     workerRestarts: count,
     restartsByReason: z.record(z.string(), count),
+    startFailures: count.describe('workers in a row that could not start (0 once one does)'),
+    lastStartError: z.string().optional(),
   }),
   packages: z.array(z.object({ name: z.string(), version: z.string() })),
   sessions: z.array(SessionInfoSchema),
@@ -74,17 +76,20 @@ export function createHealthCheckTool(deps: HealthDeps) {
     async handler() {
       const { uptimeMs, ...metrics } = deps.metrics.snapshot();
       const packages = { installed: deps.packageManager.installed(), problems: deps.packageManager.problems() };
+      const pool = deps.pool.stats();
+      const problems = [...packages.problems];
+      if (pool.startFailures > 0) problems.push(`${pool.startFailures} worker(s) in a row could not start: ${pool.lastStartError ?? 'unknown reason'}`);
       const structured = {
         status: 'success' as const,
-        health: packages.problems.length > 0 ? ('degraded' as const) : ('ok' as const),
+        health: problems.length > 0 ? ('degraded' as const) : ('ok' as const),
         ...deps.runtime,
         uptimeMs,
         config: describeConfig(deps.config),
         metrics,
-        pool: deps.pool.stats(),
+        pool,
         packages: packages.installed,
         sessions: deps.sessions.list(),
-        problems: packages.problems,
+        problems,
       };
       const m = structured.metrics;
       const p = structured.pool;
@@ -95,7 +100,7 @@ export function createHealthCheckTool(deps: HealthDeps) {
         `workers: ${p.workers}/${p.maxWorkers}, busy ${p.busy}, queued ${p.queued}/${p.maxQueue}, restarts ${p.workerRestarts}`,
         `packages: ${packages.installed.map((x) => `${x.name}==${x.version}`).join(', ') || 'none installed'}`,
         `sessions: ${structured.sessions.length}/${deps.config.maxSessions}`,
-        ...packages.problems.map((problem) => `problem: ${problem}`),
+        ...problems.map((problem) => `problem: ${problem}`),
       ].join('\n');
       return toToolResult(text, structured);
     },
