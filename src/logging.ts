@@ -1,6 +1,10 @@
+import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 import type { Config } from './config.js';
+
+// Loaded only for LOG_FORMAT=text: it is a sizeable share of the start-up imports otherwise.
+const loadPretty = () => createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
 
 export type { Logger };
 
@@ -24,7 +28,7 @@ export function createLogger(
   const dest =
     destination ??
     (config.logFormat === 'text'
-      ? pretty({
+      ? loadPretty()({
           destination: 2,
           sync: true,
           colorize: false,

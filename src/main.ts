@@ -84,6 +84,7 @@ export async function main(config: Config): Promise<void> {
   void pool.ready().then(
     () => logger.info({ ms: Math.round(performance.now()) }, 'ready'),
     (error: unknown) => {
+      if (stopping) return; // shut down before the first worker was up: nothing failed
       logger.error({ error: String(error) }, 'start-up failed');
       // A damaged snapshot in the cache fails every worker the same way: drop it, so the next
       // start makes a new one (a good one dropped by mistake costs that start a few seconds).
