@@ -40,9 +40,10 @@ async function start(): Promise<(task: WorkerTask) => Promise<ExecutionOutcome |
     if (data.mount.mode === 'rw') writableRoots.push(MOUNT_POINT);
   }
   const guard = createFsGuard(FS, { hostRoots: data.mount ? [MOUNT_POINT] : [] });
+  const meter = meterBufferConversions(py); // before hardening, which freezes what it wraps
   hardenRealm(py, { network: data.network, fetch: realFetch });
   // After hardening, so the harness takes the hardened interpreter as its clean state.
-  const executor: Executor = createExecutor(py, data.harnessSource, cap, guard, meterBufferConversions(py), gate, {
+  const executor: Executor = createExecutor(py, data.harnessSource, cap, guard, meter, gate, {
     maxMemoryBytes: data.maxMemoryMb * MIB,
     recycleGrowthBytes: data.recycleGrowthMb * MIB,
     workdir: WORKDIR,

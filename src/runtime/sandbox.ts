@@ -30,13 +30,20 @@ const REMOVED_GLOBALS = [
  * JavaScript memory Python can make outside both caps: `pyodide.ffi.to_js(bytes)` copies into a new
  * ArrayBuffer, which is neither WebAssembly memory nor counted by the JavaScript heap limit (V8
  * keeps ArrayBuffer contents outside its heap). Every such copy goes through one Pyodide function,
- * so it is metered there, per run; past the budget the conversion fails.
+ * so it is metered there, per run; past the budget the conversion fails. Large strings are the
+ * same: Pyodide makes a JavaScript string from Python text (str to JavaScript, `to_string()` of a
+ * buffer) with a TextDecoder, and Node 24 keeps a decoded latin1 string over ~1 MB outside the
+ * heap; every large decode counts against the same budget. Install before hardenRealm, which
+ * freezes TextDecoder.
  */
 export type BufferMeter = {
   /** Start a run with this many bytes of copies allowed. */
   reset(budgetBytes: number): void;
   readonly exceeded: boolean;
 };
+
+/** Decodes from this size on are metered; well under where Node makes strings external (~1 MB). */
+const LARGE_STRING_BYTES = 64 * 1024;
 
 export function meterBufferConversions(py: PyodideAPI): BufferMeter {
   const module = (py as unknown as { _module: Record<string, unknown> })._module;
@@ -49,17 +56,27 @@ export function meterBufferConversions(py: PyodideAPI): BufferMeter {
     if (Array.isArray(value) && depth < 32) return value.reduce((n: number, v) => n + size(v, depth + 1), 0);
     return 0;
   };
+  const charge = (bytes: number) => {
+    used += bytes;
+    if (used > budget) {
+      exceeded = true;
+      throw new RangeError(`memory limit: the code copied more than ${budget} bytes to JavaScript`);
+    }
+  };
   module._python2js_buffer_recursive = function metered(this: unknown, ...args: unknown[]) {
     const out = convert.apply(this, args);
-    if (args[1] === 0) {
-      used += size(out);
-      if (used > budget) {
-        exceeded = true;
-        throw new RangeError(`memory limit: the code copied more than ${budget} bytes to JavaScript`);
-      }
-    }
+    if (args[1] === 0) charge(size(out));
     return out;
   };
+  const decode = TextDecoder.prototype.decode;
+  Object.defineProperty(TextDecoder.prototype, 'decode', {
+    ...Object.getOwnPropertyDescriptor(TextDecoder.prototype, 'decode'),
+    value: function meteredDecode(this: InstanceType<typeof TextDecoder>, ...args: Parameters<typeof decode>) {
+      const bytes = args[0]?.byteLength ?? 0;
+      if (bytes >= LARGE_STRING_BYTES) charge(bytes); // smaller strings live on the capped heap
+      return decode.apply(this, args);
+    },
+  });
   return {
     reset(budgetBytes) {
       budget = budgetBytes;

@@ -1157,6 +1157,12 @@ def describe(exc, limit):
     }
 
 
+def _internal_frame(filename):
+    # Pyodide's and the runner's frames, and the JavaScript frames Pyodide puts into a
+    # JsException's traceback (file:///…/build/…, node:internal/…, wasm://…): host paths.
+    return "/_pyodide/" in filename or filename == "<runner>" or "://" in filename or filename.startswith("node:")
+
+
 def _trim(te):
     # Drop the frames above the user's first one (runner, event loop, Pyodide). A syntax
     # error in the code has no frames of its own: the compiler's are noise.
@@ -1173,8 +1179,6 @@ def _trim(te):
                 te.stack = _traceback.StackSummary.from_list(frames[i:])
                 break
         else:
-            te.stack = _traceback.StackSummary.from_list(
-                [f for f in frames if "/_pyodide/" not in f.filename and f.filename != "<runner>"]
-            )
+            te.stack = _traceback.StackSummary.from_list([f for f in frames if not _internal_frame(f.filename)])
         te = te.__cause__ or te.__context__
 '''
