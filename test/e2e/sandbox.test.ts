@@ -750,6 +750,19 @@ describe('memory outside WebAssembly stays bounded (goal 4)', () => {
     expect(serving).toBe(true);
   });
 
+  it('copies of a JavaScript buffer Python holds (Uint8Array.prototype.slice, ArrayBuffer.prototype.slice) are bounded', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js
+      src = to_js(b'x' * (16 * 1024 * 1024))   # 16 MiB, counted once by the conversion meter
+      keep = []
+      for i in range(64):
+          keep.append(src.slice() if i % 2 else src.buffer.slice(0))   # each copy is new, uncounted
+      print(len(keep) * 16, 'MiB of copies outside WebAssembly')
+    `);
+    expect(growthMb, text(r)).toBeLessThan(MAX_GROWTH_MB);
+    expect(serving).toBe(true);
+  });
+
   it('JavaScript arrays are bounded, and filling the JavaScript heap does not crash the server', async () => {
     const { r, growthMb, serving } = await attack(py`
       from pyodide.ffi import to_js
