@@ -763,6 +763,19 @@ describe('memory outside WebAssembly stays bounded (goal 4)', () => {
     expect(serving).toBe(true);
   });
 
+  it('copying TypedArray methods (toReversed, with; toSorted, map and filter alike) on a buffer Python holds are bounded', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js
+      src = to_js(b'x' * (16 * 1024 * 1024))
+      keep = []
+      for i in range(64):
+          keep.append(src.toReversed() if i % 2 else getattr(src, 'with')(0, 1))   # each a new 16 MiB buffer
+      print(len(keep) * 16, 'MiB of copies outside WebAssembly')
+    `);
+    expect(growthMb, text(r)).toBeLessThan(MAX_GROWTH_MB);
+    expect(serving).toBe(true);
+  });
+
   it('JavaScript arrays are bounded, and filling the JavaScript heap does not crash the server', async () => {
     const { r, growthMb, serving } = await attack(py`
       from pyodide.ffi import to_js
