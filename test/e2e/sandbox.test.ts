@@ -776,6 +776,21 @@ describe('memory outside WebAssembly stays bounded (goal 4)', () => {
     expect(serving).toBe(true);
   });
 
+  it('JavaScript strings made in JavaScript from a short string (repeat, then toUpperCase, through Array.prototype.map) are bounded', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js
+      Obj = to_js([1]).__proto__.__proto__.constructor
+      S = Obj('x')                                 # a String object: its methods stay JavaScript
+      call = Obj.constructor.prototype.call
+      # No string crosses the FFI: map calls 'x'.repeat(8 MiB), then toUpperCase flattens each one.
+      ropes = to_js([0] * 64).map(call.bind(S.repeat, 'x', 8 * 1024 * 1024))
+      flat = ropes.map(call.bind(S.toUpperCase))
+      print(flat.length, 'strings of 8 MiB')
+    `);
+    expect(growthMb, text(r)).toBeLessThan(MAX_GROWTH_MB);
+    expect(serving).toBe(true);
+  });
+
   it('JavaScript arrays are bounded, and filling the JavaScript heap does not crash the server', async () => {
     const { r, growthMb, serving } = await attack(py`
       from pyodide.ffi import to_js
