@@ -791,6 +791,18 @@ describe('memory outside WebAssembly stays bounded (goal 4)', () => {
     expect(serving).toBe(true);
   });
 
+  it('one huge JavaScript string (String.prototype.repeat, flattened for Python) does not crash the server', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js
+      S = to_js([1]).__proto__.__proto__.constructor('x')   # Object('x'): a String object
+      s = S.repeat(2**29 - 24)   # a rope; turning it into a Python str flattens it in one allocation
+      print(len(s))
+    `);
+    expect(text(r)).not.toContain('no answer');
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+  });
+
   it('JavaScript arrays are bounded, and filling the JavaScript heap does not crash the server', async () => {
     const { r, growthMb, serving } = await attack(py`
       from pyodide.ffi import to_js
