@@ -803,6 +803,19 @@ describe('memory outside WebAssembly stays bounded (goal 4)', () => {
     expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
   });
 
+  it('one huge allocation inside JavaScript (Object.keys of a 32 MiB Uint8Array) does not crash the server', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js
+      src = to_js(b'x' * (32 * 1024 * 1024))   # within the conversion budget
+      Obj = to_js([1]).__proto__.__proto__.constructor
+      keys = Obj.keys(src)   # 33.5 million index strings in one array (src.join(',') does the same)
+      print(keys.length)
+    `);
+    expect(text(r)).not.toContain('no answer');
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+  });
+
   it('JavaScript arrays are bounded, and filling the JavaScript heap does not crash the server', async () => {
     const { r, growthMb, serving } = await attack(py`
       from pyodide.ffi import to_js
