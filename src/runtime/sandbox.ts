@@ -68,6 +68,29 @@ export function meterBufferConversions(py: PyodideAPI): BufferMeter {
     if (args[1] === 0) charge(size(out));
     return out;
   };
+  // Copies of a buffer Python holds (slice, map, toReversed, with...) are new buffers too. Views
+  // onto the WebAssembly heap are the runtime's own (output, conversions) and are not counted.
+  const heap = () => (module.HEAPU8 as Uint8Array).buffer;
+  const typedArray = Object.getPrototypeOf(Uint8Array.prototype) as Record<string, unknown>;
+  const copiers: [Record<string, unknown>, string[]][] = [
+    [typedArray, ['slice', 'map', 'filter', 'toReversed', 'toSorted', 'with']],
+    [ArrayBuffer.prototype as unknown as Record<string, unknown>, ['slice']],
+    [SharedArrayBuffer.prototype as unknown as Record<string, unknown>, ['slice']],
+  ];
+  for (const [proto, names] of copiers) {
+    for (const name of names) {
+      const original = proto[name];
+      if (typeof original !== 'function') continue;
+      Object.defineProperty(proto, name, {
+        ...Object.getOwnPropertyDescriptor(proto, name),
+        value: function meteredCopy(this: ArrayBufferView | ArrayBufferLike, ...args: unknown[]) {
+          const out = (original as (...a: unknown[]) => { byteLength: number }).apply(this, args);
+          if ((ArrayBuffer.isView(this) ? this.buffer : this) !== heap()) charge(out.byteLength);
+          return out;
+        },
+      });
+    }
+  }
   const decode = TextDecoder.prototype.decode;
   Object.defineProperty(TextDecoder.prototype, 'decode', {
     ...Object.getOwnPropertyDescriptor(TextDecoder.prototype, 'decode'),
@@ -217,7 +240,7 @@ export function hardenRealm(py: PyodideAPI, options: HardenOptions = {}): void {
  * taming Hardened JavaScript uses); the prototype itself stays unchanged.
  */
 function freezeIntrinsics(): void {
-  hideBufferConstructors();
+  hideConstructors();
   boundArrayAllocations();
   const tamed: object[] = [
     Object.prototype, Function.prototype, Array.prototype, Promise.prototype, Error.prototype,
@@ -265,25 +288,33 @@ function freezeIntrinsics(): void {
 }
 
 /**
- * The one way left to allocate unmetered memory is a buffer constructor reached from a buffer
- * Python already holds (`to_js(b'x').buffer.constructor.new(2**31)`), or growing one
- * (`buffer.transfer(2**32)`). So `constructor` on their prototypes becomes a plain record of the
- * name, which Pyodide reads to tell buffer types apart; it cannot be called, and species lookups
- * (slice, subarray) fall back to the default constructor when it has no Symbol.species.
+ * A constructor reached from a value Python holds is a door: a buffer constructor allocates
+ * unmetered memory (`to_js(b'x').buffer.constructor.new(2**31)`), Object's statics make one huge
+ * array in one step (`Object.keys` of a 32 MiB buffer: a fatal V8 out-of-memory for the whole
+ * process) and `Object('x')` a String object whose `repeat` builds strings of any size, and
+ * Map.groupBy groups a buffer into arrays. So `constructor` on those prototypes becomes a plain
+ * record of the name (which Pyodide reads to tell types apart); it cannot be called, and species
+ * lookups (slice, then) fall back to the default constructor when it has no Symbol.species. The
+ * `__proto__` accessor goes too: it led from any value to Object.prototype and so to Object.
+ * Object.prototype and Function.prototype keep theirs writable, for the override-safe taming
+ * below (`Foo.prototype.constructor = Foo` in a library must keep working).
  */
-function hideBufferConstructors(): void {
+function hideConstructors(): void {
   const typedArray = Object.getPrototypeOf(Uint8Array) as { prototype: object };
-  const prototypes = [
-    ArrayBuffer.prototype, SharedArrayBuffer.prototype, DataView.prototype, typedArray.prototype,
+  const sealed = [
+    ArrayBuffer.prototype, SharedArrayBuffer.prototype, DataView.prototype, typedArray.prototype, Map.prototype,
     ...[Uint8Array, Int8Array, Uint16Array, Int16Array, Uint32Array, Int32Array, Float32Array, Float64Array,
       Uint8ClampedArray, BigUint64Array, BigInt64Array].map((c) => c.prototype),
   ];
-  for (const proto of prototypes) {
+  const tamed = [Object.prototype, Function.prototype];
+  for (const proto of [...sealed, ...tamed]) {
     const name = (proto as { constructor: { name: string } }).constructor.name;
     // Node's web streams read constructor.prototype of a view; the prototype is reachable anyway.
     const record = Object.freeze(Object.assign(Object.create(null) as object, { name, prototype: proto }));
-    Object.defineProperty(proto, 'constructor', { value: record, writable: false, configurable: false, enumerable: false });
+    const open = tamed.includes(proto);
+    Object.defineProperty(proto, 'constructor', { value: record, writable: open, configurable: open, enumerable: false });
   }
+  delete (Object.prototype as { __proto__?: unknown }).__proto__;
   for (const name of ['transfer', 'transferToFixedLength']) {
     if (name in ArrayBuffer.prototype) delete (ArrayBuffer.prototype as unknown as Record<string, unknown>)[name];
   }
@@ -298,8 +329,39 @@ function hideBufferConstructors(): void {
 const MAX_ARRAY_LENGTH = 1 << 20;
 
 function boundArrayAllocations(): void {
-  const proto = Array.prototype as unknown as Record<string, unknown>;
-  for (const name of ['fill', 'concat', 'copyWithin', 'flat', 'flatMap', 'join', 'map', 'filter', 'slice', 'splice', 'toReversed', 'toSorted', 'toSpliced', 'with', 'toString', 'toLocaleString', 'reverse', 'sort']) {
+  // A typed array's text is one string of up to ~4 characters per element: one allocation.
+  boundLength(Object.getPrototypeOf(Uint8Array.prototype) as Record<string, unknown>, ['join', 'toString', 'toLocaleString']);
+  boundLength(Array.prototype as unknown as Record<string, unknown>, [
+    'fill', 'concat', 'copyWithin', 'flat', 'flatMap', 'join', 'map', 'filter', 'slice', 'splice', 'toReversed',
+    'toSorted', 'toSpliced', 'with', 'toString', 'toLocaleString', 'reverse', 'sort',
+  ]);
+  const record = Object.freeze(Object.assign(Object.create(null) as object, { name: 'Array', prototype: Array.prototype }));
+  Object.defineProperty(Array.prototype, 'constructor', { value: record, writable: false, configurable: false, enumerable: false });
+  // Listing the keys of a big (typed) array is one array of a string per element: Pyodide does it
+  // for a JsProxy's object_keys(), object_values(), object_entries() and dir().
+  const lists: [Record<string, unknown>, string[]][] = [
+    [Object as unknown as Record<string, unknown>, ['keys', 'values', 'entries', 'getOwnPropertyNames', 'getOwnPropertyDescriptors']],
+    [Reflect as unknown as Record<string, unknown>, ['ownKeys']],
+  ];
+  for (const [holder, names] of lists) {
+    for (const name of names) {
+      const original = holder[name] as (target: unknown, ...rest: unknown[]) => unknown;
+      Object.defineProperty(holder, name, {
+        ...Object.getOwnPropertyDescriptor(holder, name),
+        value: function boundedKeys(target: unknown, ...rest: unknown[]) {
+          const length = (Array.isArray(target) || ArrayBuffer.isView(target)) && (target as { length?: unknown }).length;
+          if (typeof length === 'number' && length > MAX_ARRAY_LENGTH) {
+            throw new RangeError(`the keys of arrays of more than ${MAX_ARRAY_LENGTH} elements are not available here`);
+          }
+          return original.call(this, target, ...rest);
+        },
+      });
+    }
+  }
+}
+
+function boundLength(proto: Record<string, unknown>, names: readonly string[]): void {
+  for (const name of names) {
     const original = proto[name];
     if (typeof original !== 'function') continue;
     Object.defineProperty(proto, name, {
@@ -312,8 +374,6 @@ function boundArrayAllocations(): void {
       enumerable: false,
     });
   }
-  const record = Object.freeze(Object.assign(Object.create(null) as object, { name: 'Array', prototype: Array.prototype }));
-  Object.defineProperty(Array.prototype, 'constructor', { value: record, writable: false, configurable: false, enumerable: false });
 }
 
 /**

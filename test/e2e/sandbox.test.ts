@@ -803,6 +803,25 @@ describe('memory outside WebAssembly stays bounded (goal 4)', () => {
     expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
   });
 
+  it("Pyodide's own key listings and texts of a big typed array (object_keys, object_values, dir, join, str) do not crash the server", async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js
+      src = to_js(b'x' * (32 * 1024 * 1024))   # within the conversion budget
+      done = []
+      for name, make in [('object_keys', src.object_keys), ('object_values', src.object_values),
+                         ('dir', lambda: dir(src)), ('join', lambda: src.join(',')), ('str', lambda: str(src))]:
+          try:
+              make()
+              done.append(name)   # one string per element: 33.5 million, in one allocation
+          except Exception:
+              pass
+      print('made:', done)
+    `);
+    expect(alive(r) && r.stdout).toBe('made: []\n');
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+  });
+
   it('one huge allocation inside JavaScript (Object.keys of a 32 MiB Uint8Array) does not crash the server', async () => {
     const { r, growthMb, serving } = await attack(py`
       from pyodide.ffi import to_js
