@@ -815,6 +815,19 @@ describe('memory outside WebAssembly stays bounded (goal 4)', () => {
     expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
   });
 
+  it('Function.prototype.apply with a huge sparse array as its arguments does not make one huge list', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js
+      args = to_js([])
+      args.length = 130_000_000                # sparse: nothing allocated yet
+      push = to_js([1]).push
+      push.apply(to_js([]), args)              # CreateListFromArrayLike: one list of 130 million values first
+    `);
+    expect(text(r)).not.toContain('no answer');
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+  });
+
   it("Pyodide's own key listings and texts of a big typed array (object_keys, object_values, dir, join, str) do not crash the server", async () => {
     const { r, growthMb, serving } = await attack(py`
       from pyodide.ffi import to_js
