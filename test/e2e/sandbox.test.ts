@@ -828,6 +828,19 @@ describe('memory outside WebAssembly stays bounded (goal 4)', () => {
     expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
   });
 
+  it('Array.prototype.concat on a short array with many arrays at the bound as arguments does not make one huge array', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js
+      big = to_js([0.5] * 2**20)     # a dense array at the bound: 8 MiB
+      one = to_js([0])
+      r = one.concat(*[big] * 120)   # this.length is 1; the result is 126 million elements in one step
+      print(r.length)
+    `);
+    expect(text(r)).not.toContain('no answer');
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+  });
+
   it("Pyodide's own key listings and texts of a big typed array (object_keys, object_values, dir, join, str) do not crash the server", async () => {
     const { r, growthMb, serving } = await attack(py`
       from pyodide.ffi import to_js
