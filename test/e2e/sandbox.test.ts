@@ -841,6 +841,19 @@ describe('memory outside WebAssembly stays bounded (goal 4)', () => {
     expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
   });
 
+  it('Array.prototype.join of a short array of long strings does not make one huge string', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js
+      one = to_js(['x' * 65000])          # one JavaScript string, just under the metered size
+      parts = one.concat(*[one] * 8249)    # 8250 references to it: far under the length bound
+      s = parts.join('')                   # one flat string of 536 million characters
+      print(len(s))
+    `);
+    expect(text(r)).not.toContain('no answer');
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+  });
+
   it("Pyodide's own key listings and texts of a big typed array (object_keys, object_values, dir, join, str) do not crash the server", async () => {
     const { r, growthMb, serving } = await attack(py`
       from pyodide.ffi import to_js
