@@ -866,6 +866,20 @@ describe('memory outside WebAssembly stays bounded (goal 4)', () => {
     expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
   });
 
+  it('the Set constructor (to_js(set).constructor) fed 16 million entries does not grow one huge table', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js
+      Set = to_js({1}).constructor    # Set.prototype.constructor is the real Set
+      a = to_js([])
+      a.length = 2**24 + 10           # sparse: its entries() are distinct [i, undefined] pairs
+      s = Set.new(a.entries())
+      print(s.size)
+    `);
+    expect(text(r)).not.toContain('no answer');
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+  });
+
   it("Pyodide's own key listings and texts of a big typed array (object_keys, object_values, dir, join, str) do not crash the server", async () => {
     const { r, growthMb, serving } = await attack(py`
       from pyodide.ffi import to_js
