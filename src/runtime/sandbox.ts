@@ -303,6 +303,8 @@ function hideConstructors(): void {
   const typedArray = Object.getPrototypeOf(Uint8Array) as { prototype: object };
   const sealed = [
     ArrayBuffer.prototype, SharedArrayBuffer.prototype, DataView.prototype, typedArray.prototype, Map.prototype,
+    Set.prototype, WeakMap.prototype, WeakSet.prototype, String.prototype, Number.prototype, Boolean.prototype,
+    Symbol.prototype, BigInt.prototype,
     ...[Uint8Array, Int8Array, Uint16Array, Int16Array, Uint32Array, Int32Array, Float32Array, Float64Array,
       Uint8ClampedArray, BigUint64Array, BigInt64Array].map((c) => c.prototype),
   ];
@@ -321,57 +323,90 @@ function hideConstructors(): void {
 }
 
 /**
- * A JavaScript array Python holds can be made huge in one step (`a.length = 10**8; a.fill(0)`).
- * One allocation that large does not trip the worker's heap limit in time: V8 aborts the whole
- * process. So the array methods that allocate refuse arrays past a size no Python code needs,
- * and the Array constructor, like the buffer ones, is out of reach.
+ * One JavaScript allocation far past the worker's heap limit is not stopped by it: V8 aborts the
+ * whole process. Python reaches such allocations through the methods of values it holds: an array
+ * made huge in one step (`a.length = 10**8; a.fill(0)`), a join or concat of many long parts, a
+ * String object (`valueOf.call('x')` boxes one) repeated, a typed array sorted with a comparator,
+ * an `apply` whose arguments are a huge array-like, the keys of a big typed array (Pyodide's
+ * `object_keys()` and `dir()`). Each of these refuses sizes no Python code needs: 2^20 elements,
+ * 2^24 characters, 2^16 arguments.
  */
 const MAX_ARRAY_LENGTH = 1 << 20;
+const MAX_STRING_LENGTH = 1 << 24;
+const MAX_APPLY_ARGUMENTS = 1 << 16;
+
+type Check = (self: unknown, args: unknown[]) => string | undefined;
+const reflectApply = Reflect.apply; // Function.prototype.apply is guarded itself
+
+const tooLong = (self: unknown): string | undefined =>
+  ((self as { length?: unknown } | null | undefined)?.length as number) > MAX_ARRAY_LENGTH
+    ? `arrays of more than ${MAX_ARRAY_LENGTH} elements are not available here`
+    : undefined;
+
+/** A join's text, counted before it is made: strings by length, anything else at most 24. */
+const joinTooLong: Check = (self, args) => {
+  const long = tooLong(self);
+  if (long) return long;
+  const items = self as ArrayLike<unknown>;
+  const separator = args[0] === undefined ? 1 : String(args[0]).length;
+  let total = 0;
+  for (let i = 0; i < items.length; i += 1) {
+    const item = items[i];
+    total += (typeof item === 'string' ? item.length : 24) + separator;
+    if (total > MAX_STRING_LENGTH) return `strings of more than ${MAX_STRING_LENGTH} characters are not available here`;
+  }
+  return undefined;
+};
+
+const textTooLong = (length: number) =>
+  length > MAX_STRING_LENGTH ? `strings of more than ${MAX_STRING_LENGTH} characters are not available here` : undefined;
+const lengthOf = (value: unknown) => (typeof value === 'string' ? value.length : (value as { length?: number } | null)?.length ?? 0);
 
 function boundArrayAllocations(): void {
-  // A typed array's text is one string of up to ~4 characters per element: one allocation.
-  boundLength(Object.getPrototypeOf(Uint8Array.prototype) as Record<string, unknown>, ['join', 'toString', 'toLocaleString']);
-  boundLength(Array.prototype as unknown as Record<string, unknown>, [
-    'fill', 'concat', 'copyWithin', 'flat', 'flatMap', 'join', 'map', 'filter', 'slice', 'splice', 'toReversed',
-    'toSorted', 'toSpliced', 'with', 'toString', 'toLocaleString', 'reverse', 'sort',
-  ]);
+  const typedArray = Object.getPrototypeOf(Uint8Array.prototype) as Record<string, unknown>;
+  // Sorting with a comparator and filtering copy the elements into work arrays first.
+  guard(typedArray, ['sort', 'toSorted', 'filter'], tooLong);
+  guard(typedArray, ['join', 'toString', 'toLocaleString'], joinTooLong);
+  const array = Array.prototype as unknown as Record<string, unknown>;
+  guard(array, ['fill', 'copyWithin', 'flat', 'flatMap', 'map', 'filter', 'slice', 'splice', 'toReversed', 'toSorted', 'toSpliced', 'with', 'reverse', 'sort'], tooLong);
+  guard(array, ['join', 'toString', 'toLocaleString'], joinTooLong);
+  guard(array, ['concat'], (self, args) => {
+    const total = [self, ...args].reduce<number>((n, part) => n + (Array.isArray(part) || ArrayBuffer.isView(part) ? lengthOf(part) : 1), 0);
+    return total > MAX_ARRAY_LENGTH ? `arrays of more than ${MAX_ARRAY_LENGTH} elements are not available here` : undefined;
+  });
   const record = Object.freeze(Object.assign(Object.create(null) as object, { name: 'Array', prototype: Array.prototype }));
   Object.defineProperty(Array.prototype, 'constructor', { value: record, writable: false, configurable: false, enumerable: false });
-  // Listing the keys of a big (typed) array is one array of a string per element: Pyodide does it
-  // for a JsProxy's object_keys(), object_values(), object_entries() and dir().
-  const lists: [Record<string, unknown>, string[]][] = [
-    [Object as unknown as Record<string, unknown>, ['keys', 'values', 'entries', 'getOwnPropertyNames', 'getOwnPropertyDescriptors']],
-    [Reflect as unknown as Record<string, unknown>, ['ownKeys']],
-  ];
-  for (const [holder, names] of lists) {
-    for (const name of names) {
-      const original = holder[name] as (target: unknown, ...rest: unknown[]) => unknown;
-      Object.defineProperty(holder, name, {
-        ...Object.getOwnPropertyDescriptor(holder, name),
-        value: function boundedKeys(target: unknown, ...rest: unknown[]) {
-          const length = (Array.isArray(target) || ArrayBuffer.isView(target)) && (target as { length?: unknown }).length;
-          if (typeof length === 'number' && length > MAX_ARRAY_LENGTH) {
-            throw new RangeError(`the keys of arrays of more than ${MAX_ARRAY_LENGTH} elements are not available here`);
-          }
-          return original.call(this, target, ...rest);
-        },
-      });
-    }
-  }
+
+  const string = String.prototype as unknown as Record<string, unknown>;
+  const own = (self: unknown) => String(self).length;
+  guard(string, ['repeat'], (self, [count]) => textTooLong(own(self) * Math.max(0, Number(count) || 0)));
+  guard(string, ['padStart', 'padEnd'], (self, [max]) => textTooLong(Number(max) || 0));
+  guard(string, ['concat'], (self, args) => textTooLong(args.reduce<number>((n, a) => n + String(a).length, own(self))));
+  guard(string, ['replace', 'replaceAll'], (self, [, by]) => textTooLong(own(self) * (typeof by === 'string' ? by.length + 1 : 1)));
+  guard(string, ['normalize', 'toUpperCase', 'toLowerCase', 'toLocaleUpperCase', 'toLocaleLowerCase'], (self) => textTooLong(own(self) * 3));
+
+  guard(Function.prototype as unknown as Record<string, unknown>, ['apply'], (_self, [, list]) =>
+    lengthOf(list) > MAX_APPLY_ARGUMENTS ? `calls with more than ${MAX_APPLY_ARGUMENTS} arguments are not available here` : undefined,
+  );
+
+  // Listing the keys of a big (typed) array is one array of a string per element.
+  const keyed = (target: unknown) => (Array.isArray(target) || ArrayBuffer.isView(target) ? tooLong(target) : undefined);
+  guard(Object as unknown as Record<string, unknown>, ['keys', 'values', 'entries', 'getOwnPropertyNames', 'getOwnPropertyDescriptors'], (_self, [target]) => keyed(target));
+  guard(Reflect as unknown as Record<string, unknown>, ['ownKeys'], (_self, [target]) => keyed(target));
 }
 
-function boundLength(proto: Record<string, unknown>, names: readonly string[]): void {
+/** Replace each method with one that first asks `check`, and refuses with its reason. */
+function guard(holder: Record<string, unknown>, names: readonly string[], check: Check): void {
   for (const name of names) {
-    const original = proto[name];
+    const original = holder[name];
     if (typeof original !== 'function') continue;
-    Object.defineProperty(proto, name, {
-      value: function bounded(this: { length: number }, ...args: unknown[]) {
-        if (this.length > MAX_ARRAY_LENGTH) throw new RangeError(`arrays of more than ${MAX_ARRAY_LENGTH} elements are not available here`);
-        return (original as (...a: unknown[]) => unknown).apply(this, args);
+    Object.defineProperty(holder, name, {
+      ...Object.getOwnPropertyDescriptor(holder, name),
+      value: function guarded(this: unknown, ...args: unknown[]) {
+        const refused = check(this, args);
+        if (refused) throw new RangeError(refused);
+        return reflectApply(original as (...a: unknown[]) => unknown, this, args);
       },
-      writable: true,
-      configurable: true,
-      enumerable: false,
     });
   }
 }
