@@ -191,18 +191,6 @@ describe('each execution starts clean', () => {
     for (const r of results) expect(r.result).toBe('(None, [], False, True)');
   });
 
-  it('keeps its worker when the code uses JavaScript values (the JsProxy classes Pyodide makes and registers are not a patch)', async () => {
-    const restarts = async () =>
-      ((await server.call('health_check')).structuredContent as { pool: { workerRestarts: number } }).pool.workerRestarts;
-    const before = await restarts();
-    for (let i = 0; i < 4; i += 1) {
-      const r = await server.run('from pyodide.ffi import to_js\na, b = to_js([1, 2]), to_js(b"xy")\n(a.length, b.length, list(a))');
-      expect(r.result).toBe('(2, 2, [1, 2])');
-    }
-    await new Promise((resolve) => setTimeout(resolve, 300)); // a retirement is reported after the result
-    expect(await restarts()).toBe(before);
-  });
-
   it('does not let a random seed carry over', async () => {
     await server.run('import random\nrandom.seed(1)');
     const a = await server.run('import random\nrandom.random()');

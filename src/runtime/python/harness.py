@@ -249,10 +249,6 @@ class _State:
         self.loop_attrs = dict(vars(self.loop))
         self.runner_ns = runner_ns
         self.modules = {}
-        # Pyodide's cache of the JsProxy classes it makes, by flags (taken now: a run cannot swap it).
-        core = sys.modules.get("_pyodide_core")
-        table = core.__dict__.get("jsproxy_typedict") if type(core) is types.ModuleType else None
-        self.jsproxy_types = table if type(table) is dict else None
         self.decimal_templates = [(t, t.copy(), repr(t)) for t in (decimal.DefaultContext, decimal.BasicContext, decimal.ExtendedContext)]
         self.streams = [
             (name, stream, (stream.encoding, stream.errors, stream.line_buffering, stream.write_through))
@@ -350,9 +346,7 @@ def _on_dict_event(event, d, key_ptr, value_ptr):
     try:
         name = _watchers.names.get(id(d), "?")
         key = ctypes.cast(key_ptr, ctypes.py_object).value if key_ptr else None
-        # Tables inside modules may be keyed by plain ints (Pyodide's JsProxy class cache, by
-        # flags); an exact int, like an exact str, runs no code when compared.
-        if key is not None and type(key) is not str and not (type(key) is int and id(d) in _watchers.inner):
+        if key is not None and type(key) is not str:
             _run.mark(f"the code used a key of its own type in {name}")
             return 0
         if key in _BENIGN_KEYS:
@@ -965,11 +959,6 @@ def _abc_registries(objects, clean=False):
     return found
 
 
-def _is_pyodide_type(cls):
-    types_made = _state.jsproxy_types
-    return types_made is not None and any(t is cls for t in list(types_made.values()))
-
-
 def _check_abc(s):
     # ABCMeta.register() leaves no trace in any dict: a run that made list a Mapping would change
     # isinstance() for the next one. Registering a class of a module that existed before the run
@@ -989,8 +978,6 @@ def _check_abc(s):
             continue
         for added in set(now) - before:
             sub = now[added]
-            if _is_pyodide_type(sub):
-                continue  # Pyodide registers each JsProxy class it makes (JsArray: MutableSequence)
             if _is_class(sub) and _module_of(sub) in s.modules:
                 return f"the code registered {_name_of(sub)} as a virtual subclass of {_name_of(cls)}"
         s.abcs[key] = (cls, set(now))
