@@ -881,6 +881,18 @@ describe('memory outside WebAssembly stays bounded (goal 4)', () => {
     expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
   });
 
+  it("a JavaScript array's length set far past the bound (one allocation past the heap limit) does not crash the server", async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js
+      a = to_js([])
+      a.length = 2**24 + 10   # V8 allocates the 128 MiB backing store at once, past the 64 MiB heap
+      print(a.length)
+    `);
+    expect(text(r)).toMatch(/length can be set only/);
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+  });
+
   it("Pyodide's own key listings and texts of a big typed array (object_keys, object_values, dir, join, str) do not crash the server", async () => {
     const { r, growthMb, serving } = await attack(py`
       from pyodide.ffi import to_js

@@ -325,6 +325,9 @@ class _Watchers:
                 if inner is not None:
                     self.watch_dict(f"{name}.{key}", inner)
 
+    def watch_type(self, cls):
+        self._api.PyType_Watch(self.type_id, cls)
+
     def watch_dict(self, name, d, inner=False):
         if id(d) not in self.names:
             self.names[id(d)] = name
@@ -485,10 +488,20 @@ def init(js_sleep):
     _state = _State(runner_ns)
     # Freezing would hide a run's objects from the check for leftovers (see _check_leftovers).
     del gc.freeze, gc.unfreeze
+    _guard_array_length()
     _watchers = _Watchers()
     rebase()
     sys.addaudithook(_audit)
     return runner_ns
+
+
+def _guard_array_length():
+    # Made now, so the class Pyodide caches for JavaScript arrays is the guarded one (and,
+    # existing before any run, is watched like the library's classes: see rebase).
+    from pyodide.ffi import to_js
+
+    array_class = type(to_js([]))
+    array_class.__setattr__ = _shim_ns["guard_length"](array_class.__setattr__)
 
 
 def _scrub_api_references(referrers, loader_class):
@@ -538,6 +551,12 @@ def rebase():
             _watchers.watch_module(name, module, clean=True)
     _watchers.watch_dict("the runner", _state.runner_ns)
     _watchers.watch_dict("the shims", _shim_ns)
+    # The JsProxy classes Pyodide made so far live in its cache, in no module's namespace.
+    core = sys.modules.get("_pyodide_core")
+    cache = core.__dict__.get("jsproxy_typedict") if type(core) is types.ModuleType else None
+    for cls in list(cache.values()) if type(cache) is dict else ():
+        if _is_class(cls):
+            _watchers.watch_type(cls)
     for module in (sys.modules.get("logging"), sys.modules.get("logging.handlers")):
         if module is not None:
             _LOGGING_CLASSES.update(id(v) for v in vars(module).values() if _is_class(v) and _class_module(v) == module.__name__)
@@ -999,6 +1018,20 @@ def sleep(secs):
         if left <= 0:
             return
         _wait(min(left, 0.25) * 1000)
+
+
+_MAX_LENGTH = 1 << 20
+
+
+def guard_length(set_attribute):
+    def __setattr__(self, name, value):
+        # `a.length = 2**24` on a JavaScript array is one allocation far past the worker's
+        # JavaScript heap limit, which V8 cannot take back (the process aborts at the next GC).
+        if type(name) is str and name == "length" and not (type(value) is int and 0 <= value <= _MAX_LENGTH):
+            raise ValueError(f"a JavaScript array's length can be set only to an int up to {_MAX_LENGTH}")
+        set_attribute(self, name, value)
+
+    return __setattr__
 '''
 
 
