@@ -71,35 +71,22 @@ export function meterBufferConversions(py: PyodideAPI): BufferMeter {
   // Copies of a buffer Python holds (slice, map, toReversed, with...) are new buffers too. Views
   // onto the WebAssembly heap are the runtime's own (output, conversions) and are not counted.
   const heap = () => (module.HEAPU8 as Uint8Array).buffer;
-  const typedArray = Object.getPrototypeOf(Uint8Array.prototype) as Record<string, unknown>;
-  const copiers: [Record<string, unknown>, string[]][] = [
-    [typedArray, ['slice', 'map', 'filter', 'toReversed', 'toSorted', 'with']],
-    [ArrayBuffer.prototype as unknown as Record<string, unknown>, ['slice']],
-    [SharedArrayBuffer.prototype as unknown as Record<string, unknown>, ['slice']],
-  ];
-  for (const [proto, names] of copiers) {
-    for (const name of names) {
-      const original = proto[name];
-      if (typeof original !== 'function') continue;
-      Object.defineProperty(proto, name, {
-        ...Object.getOwnPropertyDescriptor(proto, name),
-        value: function meteredCopy(this: ArrayBufferView | ArrayBufferLike, ...args: unknown[]) {
-          const out = (original as (...a: unknown[]) => { byteLength: number }).apply(this, args);
-          if ((ArrayBuffer.isView(this) ? this.buffer : this) !== heap()) charge(out.byteLength);
-          return out;
-        },
-      });
-    }
-  }
-  const decode = TextDecoder.prototype.decode;
-  Object.defineProperty(TextDecoder.prototype, 'decode', {
-    ...Object.getOwnPropertyDescriptor(TextDecoder.prototype, 'decode'),
-    value: function meteredDecode(this: InstanceType<typeof TextDecoder>, ...args: Parameters<typeof decode>) {
-      const bytes = args[0]?.byteLength ?? 0;
+  const meterCopy = (original: Method) =>
+    function meteredCopy(this: unknown, ...args: unknown[]) {
+      const out = reflectApply(original, this, args) as { byteLength: number };
+      if ((ArrayBuffer.isView(this) ? this.buffer : this) !== heap()) charge(out.byteLength);
+      return out;
+    };
+  wrapMethods(Object.getPrototypeOf(Uint8Array.prototype) as object, ['slice', 'map', 'filter', 'toReversed', 'toSorted', 'with'], meterCopy);
+  wrapMethods(ArrayBuffer.prototype, ['slice'], meterCopy);
+  wrapMethods(SharedArrayBuffer.prototype, ['slice'], meterCopy);
+  wrapMethods(TextDecoder.prototype, ['decode'], (original) =>
+    function meteredDecode(this: unknown, ...args: unknown[]) {
+      const bytes = (args[0] as { byteLength?: number } | undefined)?.byteLength ?? 0;
       if (bytes >= LARGE_STRING_BYTES) charge(bytes); // smaller strings live on the capped heap
-      return decode.apply(this, args);
+      return reflectApply(original, this, args);
     },
-  });
+  );
   return {
     reset(budgetBytes) {
       budget = budgetBytes;
@@ -336,7 +323,6 @@ const MAX_STRING_LENGTH = 1 << 24;
 const MAX_APPLY_ARGUMENTS = 1 << 16;
 
 type Check = (self: unknown, args: unknown[]) => string | undefined;
-const reflectApply = Reflect.apply; // Function.prototype.apply is guarded itself
 
 const tooLong = (self: unknown): string | undefined =>
   ((self as { length?: unknown } | null | undefined)?.length as number) > MAX_ARRAY_LENGTH
@@ -396,18 +382,25 @@ function boundArrayAllocations(): void {
 }
 
 /** Replace each method with one that first asks `check`, and refuses with its reason. */
-function guard(holder: Record<string, unknown>, names: readonly string[], check: Check): void {
+function guard(holder: object, names: readonly string[], check: Check): void {
+  wrapMethods(holder, names, (original) =>
+    function guarded(this: unknown, ...args: unknown[]) {
+      const refused = check(this, args);
+      if (refused) throw new RangeError(refused);
+      return reflectApply(original, this, args);
+    },
+  );
+}
+
+type Method = (this: unknown, ...args: unknown[]) => unknown;
+const reflectApply = Reflect.apply; // Function.prototype.apply is guarded itself
+
+/** Replace each named method (that exists) with `wrap(original)`, keeping its attributes. */
+function wrapMethods(holder: object, names: readonly string[], wrap: (original: Method) => Method): void {
   for (const name of names) {
-    const original = holder[name];
+    const original = (holder as Record<string, unknown>)[name];
     if (typeof original !== 'function') continue;
-    Object.defineProperty(holder, name, {
-      ...Object.getOwnPropertyDescriptor(holder, name),
-      value: function guarded(this: unknown, ...args: unknown[]) {
-        const refused = check(this, args);
-        if (refused) throw new RangeError(refused);
-        return reflectApply(original as (...a: unknown[]) => unknown, this, args);
-      },
-    });
+    Object.defineProperty(holder, name, { ...Object.getOwnPropertyDescriptor(holder, name), value: wrap(original as Method) });
   }
 }
 
