@@ -854,6 +854,33 @@ describe('memory outside WebAssembly stays bounded (goal 4)', () => {
     expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
   });
 
+  it("String.prototype.split('') of a long string does not make one huge array", async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js
+      S = to_js([1]).valueOf.call('x')          # a String object: String.prototype's methods
+      parts = S.split.call('a' * 2**23, '')     # 8 MiB of text; one array of 8.4 million strings (64 MiB) at once
+      print(parts.length)
+    `);
+    expect(text(r)).not.toContain('no answer');
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+  });
+
+  it("String.prototype.replaceAll with a '$`' replacement (the text before each match) does not make one huge string", async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js
+      S = to_js([1]).valueOf.call('x')
+      before = '$' + chr(96)                   # the pattern $\u0060: the text before the match
+      # The guard counts 3 characters per match; each match inserts the whole prefix instead:
+      # 32000**2 / 2 = 512 million characters, one flat string
+      s = S.replaceAll.call('a' * 32000, 'a', before)
+      print(len(s))
+    `);
+    expect(text(r)).not.toContain('no answer');
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+  });
+
   it('TypedArray.prototype.sort with a comparator on a buffer Python holds does not make one huge work array', async () => {
     const { r, growthMb, serving } = await attack(py`
       from pyodide.ffi import to_js, create_proxy
