@@ -881,6 +881,30 @@ describe('memory outside WebAssembly stays bounded (goal 4)', () => {
     expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
   });
 
+  it('String.prototype.anchor (an HTML method: each " of the attribute becomes &quot;) does not make one huge string', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js
+      S = to_js([1]).valueOf.call('x')
+      s = S.anchor.call('x', '"' * 2**24)   # 16 MiB in; one flat string of 100 million characters out
+      print(len(s))
+    `);
+    expect(text(r)).not.toContain('no answer');
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+  });
+
+  it('the keys of a long String object (object_keys, object_entries: one key per character) do not crash the server', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js
+      S = to_js([1]).valueOf.call('a' * 2**23)   # ToObject: a String object, neither an array nor a view
+      keys = S.object_keys()                      # Object.keys: one array of 8.4 million index strings
+      print(keys.length)
+    `);
+    expect(text(r)).not.toContain('no answer');
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+  });
+
   it('TypedArray.prototype.sort with a comparator on a buffer Python holds does not make one huge work array', async () => {
     const { r, growthMb, serving } = await attack(py`
       from pyodide.ffi import to_js, create_proxy
