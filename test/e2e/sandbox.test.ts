@@ -905,6 +905,32 @@ describe('memory outside WebAssembly stays bounded (goal 4)', () => {
     expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
   });
 
+  it('Array.prototype.join of String objects (each counted as 24 characters) does not make one huge string', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js
+      box = to_js([1]).valueOf                # Object.prototype.valueOf: ToObject boxes a string
+      one = to_js([box.call('x' * 65000)])     # an object: the join guard counts it as 24 characters
+      parts = one.concat(*[one] * 8249)        # 8250 references to it
+      s = parts.join('')                       # one flat string of 536 million characters
+      print(len(s))
+    `);
+    expect(text(r)).not.toContain('no answer');
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+  });
+
+  it('BigInt.prototype.toString(2) of a big Python int does not make one huge string', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js
+      B = to_js([1]).valueOf.call(1 << 2**26)   # 8 MiB int: a BigInt, boxed to a BigInt object
+      s = B.toString(2)                         # one flat string of 67 million characters
+      print(len(s))
+    `);
+    expect(text(r)).not.toContain('no answer');
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+  });
+
   it('TypedArray.prototype.sort with a comparator on a buffer Python holds does not make one huge work array', async () => {
     const { r, growthMb, serving } = await attack(py`
       from pyodide.ffi import to_js, create_proxy
