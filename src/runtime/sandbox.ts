@@ -338,7 +338,8 @@ const joinTooLong: Check = (self, args) => {
   let total = 0;
   for (let i = 0; i < items.length; i += 1) {
     const item = items[i];
-    total += (typeof item === 'string' ? item.length : 24) + separator;
+    const text = typeof item === 'string' ? item.length : item instanceof String ? item.length : 24;
+    total += text + separator;
     if (total > MAX_STRING_LENGTH) return `strings of more than ${MAX_STRING_LENGTH} characters are not available here`;
   }
   return undefined;
@@ -368,15 +369,35 @@ function boundArrayAllocations(): void {
   guard(string, ['repeat'], (self, [count]) => textTooLong(own(self) * Math.max(0, Number(count) || 0)));
   guard(string, ['padStart', 'padEnd'], (self, [max]) => textTooLong(Number(max) || 0));
   guard(string, ['concat'], (self, args) => textTooLong(args.reduce<number>((n, a) => n + String(a).length, own(self))));
-  guard(string, ['replace', 'replaceAll'], (self, [, by]) => textTooLong(own(self) * (typeof by === 'string' ? by.length + 1 : 1)));
-  guard(string, ['normalize', 'toUpperCase', 'toLowerCase', 'toLocaleUpperCase', 'toLocaleLowerCase'], (self) => textTooLong(own(self) * 3));
+  // A replacement may insert the text before or after each match ($` and $'): quadratic.
+  guard(string, ['replace', 'replaceAll'], (self, [, by]) => {
+    const replacement = typeof by === 'string' ? by : '';
+    const inserted = /\$[`']/.test(replacement) ? own(self) + replacement.length : replacement.length;
+    return textTooLong(own(self) * (inserted + 1));
+  });
+  guard(string, ['normalize', 'toUpperCase', 'toLowerCase', 'toLocaleUpperCase', 'toLocaleLowerCase', 'toWellFormed'], (self) => textTooLong(own(self) * 3));
+  // The HTML methods quote their argument (each " becomes &quot;).
+  const html = ['anchor', 'big', 'blink', 'bold', 'fixed', 'fontcolor', 'fontsize', 'italics', 'link', 'small', 'strike', 'sub', 'sup'];
+  guard(string, html, (self, [attribute]) => textTooLong(own(self) + 6 * (attribute === undefined ? 0 : String(attribute).length) + 32));
+  guard(string, ['split'], (self, [, limit]) =>
+    limit !== undefined && Number(limit) >= 0 && Number(limit) <= MAX_ARRAY_LENGTH ? undefined : tooLong(String(self)),
+  );
+  // Digits of a BigInt: about its bit length over log2(radix).
+  guard(BigInt.prototype, ['toString', 'toLocaleString'], (self, [radix]) => {
+    const value = BigInt.prototype.valueOf.call(self as bigint);
+    const bitsPerDigit = Math.log2(Math.min(36, Math.max(2, Number(radix) || 10)));
+    const magnitude = value < 0n ? -value : value;
+    return magnitude >> BigInt(Math.floor(MAX_STRING_LENGTH * bitsPerDigit)) > 0n ? textTooLong(Infinity) : undefined;
+  });
 
   guard(Function.prototype as unknown as Record<string, unknown>, ['apply'], (_self, [, list]) =>
     lengthOf(list) > MAX_APPLY_ARGUMENTS ? `calls with more than ${MAX_APPLY_ARGUMENTS} arguments are not available here` : undefined,
   );
 
   // Listing the keys of a big (typed) array is one array of a string per element.
-  const keyed = (target: unknown) => (Array.isArray(target) || ArrayBuffer.isView(target) ? tooLong(target) : undefined);
+  // (A String object has a key per character.)
+  const keyed = (target: unknown) =>
+    Array.isArray(target) || ArrayBuffer.isView(target) || target instanceof String ? tooLong(target) : undefined;
   guard(Object as unknown as Record<string, unknown>, ['keys', 'values', 'entries', 'getOwnPropertyNames', 'getOwnPropertyDescriptors'], (_self, [target]) => keyed(target));
   guard(Reflect as unknown as Record<string, unknown>, ['ownKeys'], (_self, [target]) => keyed(target));
 }
