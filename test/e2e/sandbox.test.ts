@@ -919,6 +919,24 @@ describe('memory outside WebAssembly stays bounded (goal 4)', () => {
     expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
   });
 
+  it("Array.prototype.join of error objects (each counted as 24 characters; Error.prototype.toString gives back a long message uncopied) does not make one huge string", async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js, JsException
+      try:
+          to_js([]).at.call(None)                # a TypeError thrown by JavaScript
+      except JsException as ex:
+          e = ex.js_error
+      e.name = ''                              # Error.prototype.toString then returns the message itself
+      e.message = 'x' * (1 << 24)              # 16 MiB, within the bound (and the conversion budget)
+      parts = to_js([e] * 20)                  # 20 references: the join guard counts 24 characters each
+      s = parts.join('')                       # one flat string of 335 million characters
+      print(len(s))
+    `);
+    expect(text(r)).not.toContain('no answer');
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+  });
+
   it('BigInt.prototype.toString(2) of a big Python int does not make one huge string', async () => {
     const { r, growthMb, serving } = await attack(py`
       from pyodide.ffi import to_js
