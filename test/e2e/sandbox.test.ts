@@ -937,6 +937,35 @@ describe('memory outside WebAssembly stays bounded (goal 4)', () => {
     expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
   });
 
+  it('String.prototype.replaceAll with an object as the replacement (counted as no text; its toString gives back a long message) does not make one huge string', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js, JsException
+      try:
+          to_js([]).at.call(None)                # a TypeError thrown by JavaScript
+      except JsException as ex:
+          e = ex.js_error
+      e.name = ''                              # Error.prototype.toString then returns the message itself
+      e.message = 'x' * (1 << 24)              # 16 MiB, within the bound (and the conversion budget)
+      S = to_js([1]).valueOf.call('y' * 20)    # a String object
+      s = S.replaceAll('y', e)                 # each of 20 matches becomes the 16 MiB message: 335 million characters
+      print(len(s))
+    `);
+    expect(text(r)).not.toContain('no answer');
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+  });
+
+  it('String.prototype.match with a long string pattern (compiled as a RegExp of millions of alternatives) does not grow memory outside the heap', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js
+      S = to_js([1]).valueOf.call('x')         # a String object
+      p = 'a|' * (1 << 22) + 'b'               # 8 MiB of pattern, within the conversion budget
+      print(S.match(p))                        # new RegExp(p): the parse and compile live outside the JS heap
+    `);
+    expect(growthMb, text(r)).toBeLessThan(MAX_GROWTH_MB);
+    expect(serving).toBe(true);
+  });
+
   it('BigInt.prototype.toString(2) of a big Python int does not make one huge string', async () => {
     const { r, growthMb, serving } = await attack(py`
       from pyodide.ffi import to_js
