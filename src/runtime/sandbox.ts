@@ -316,11 +316,12 @@ function hideConstructors(): void {
  * String object (`valueOf.call('x')` boxes one) repeated, a typed array sorted with a comparator,
  * an `apply` whose arguments are a huge array-like, the keys of a big typed array (Pyodide's
  * `object_keys()` and `dir()`). Each of these refuses sizes no Python code needs: 2^20 elements,
- * 2^24 characters, 2^16 arguments.
+ * 2^24 characters, 2^16 arguments, and string patterns (compiled as RegExps) of 2^16 characters.
  */
 const MAX_ARRAY_LENGTH = 1 << 20;
 const MAX_STRING_LENGTH = 1 << 24;
 const MAX_APPLY_ARGUMENTS = 1 << 16;
+const MAX_PATTERN_LENGTH = 1 << 16;
 
 type Check = (self: unknown, args: unknown[]) => string | undefined;
 
@@ -338,7 +339,9 @@ const joinTooLong: Check = (self, args) => {
   let total = 0;
   for (let i = 0; i < items.length; i += 1) {
     const item = items[i];
-    const text = typeof item === 'string' ? item.length : item instanceof String ? item.length : 24;
+    // An object joins as its toString(), which may hand back a long string uncopied (an Error's
+    // message): measured, not guessed.
+    const text = typeof item === 'string' ? item.length : item === null || item === undefined ? 0 : typeof item === 'object' ? String(item).length : 24;
     total += text + separator;
     if (total > MAX_STRING_LENGTH) return `strings of more than ${MAX_STRING_LENGTH} characters are not available here`;
   }
@@ -369,12 +372,33 @@ function boundArrayAllocations(): void {
   guard(string, ['repeat'], (self, [count]) => textTooLong(own(self) * Math.max(0, Number(count) || 0)));
   guard(string, ['padStart', 'padEnd'], (self, [max]) => textTooLong(Number(max) || 0));
   guard(string, ['concat'], (self, args) => textTooLong(args.reduce<number>((n, a) => n + String(a).length, own(self))));
-  // A replacement may insert the text before or after each match ($` and $'): quadratic.
+  // A replacement may insert the text before or after each match ($` and $'): quadratic. An
+  // object replacement is its text; a function's answers are counted as it gives them.
   guard(string, ['replace', 'replaceAll'], (self, [, by]) => {
-    const replacement = typeof by === 'string' ? by : '';
+    const replacement = typeof by === 'function' ? '' : String(by);
     const inserted = /\$[`']/.test(replacement) ? own(self) + replacement.length : replacement.length;
     return textTooLong(own(self) * (inserted + 1));
   });
+  wrapMethods(string, ['replace', 'replaceAll'], (original) =>
+    function countedReplace(this: unknown, ...args: unknown[]) {
+      const by = args[1];
+      if (typeof by === 'function') {
+        let total = own(this);
+        args[1] = function counted(this: unknown, ...match: unknown[]) {
+          const text = String(reflectApply(by as Method, this, match));
+          total += text.length;
+          const refused = textTooLong(total);
+          if (refused) throw new RangeError(refused);
+          return text;
+        };
+      }
+      return reflectApply(original, this, args);
+    },
+  );
+  // A string pattern is compiled as a RegExp, whose compiler's memory no limit sees.
+  guard(string, ['match', 'matchAll', 'search'], (_self, [pattern]) =>
+    typeof pattern === 'string' && pattern.length > MAX_PATTERN_LENGTH ? `patterns of more than ${MAX_PATTERN_LENGTH} characters are not available here` : undefined,
+  );
   guard(string, ['normalize', 'toUpperCase', 'toLowerCase', 'toLocaleUpperCase', 'toLocaleLowerCase', 'toWellFormed'], (self) => textTooLong(own(self) * 3));
   // The HTML methods quote their argument (each " becomes &quot;).
   const html = ['anchor', 'big', 'blink', 'bold', 'fixed', 'fontcolor', 'fontsize', 'italics', 'link', 'small', 'strike', 'sub', 'sup'];
