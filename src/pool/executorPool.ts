@@ -12,6 +12,7 @@ import { retiringBalancer } from './balancer.js';
 import { readHarnessSource } from './snapshot.js';
 import {
   CONTROL,
+  NO_OUTPUT,
   SIGINT,
   STOP_REASON,
   TASK_STATE,
@@ -467,11 +468,10 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
   }
 
   function failed(error: ErrorInfo, elapsedMs: number, queuedMs: number, workerRestarted: boolean): PoolResult {
-    const empty = { text: '', bytes: 0, truncated: false };
     return {
       ok: false,
-      stdout: empty,
-      stderr: empty,
+      stdout: NO_OUTPUT,
+      stderr: NO_OUTPUT,
       result: null,
       error,
       durationMs: elapsedMs,

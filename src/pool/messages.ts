@@ -31,6 +31,9 @@ export type ExecuteTask = {
 };
 
 /** A batch of live output, posted at most every OUTPUT_FLUSH_MS while code runs. */
+/** The captured output of a run that never ran (or was lost with its worker). */
+export const NO_OUTPUT = Object.freeze({ text: '', bytes: 0, truncated: false });
+
 export type OutputMessage = { stdout: string; stderr: string; stdoutBytes: number; stderrBytes: number; final: boolean };
 export const OUTPUT_FLUSH_MS = 100;
 

@@ -7,7 +7,7 @@ import { installMemoryCap } from '../runtime/memoryCap.js';
 import { loadRuntime } from '../runtime/pyodide.js';
 import { createTimerGate, hardenRealm, meterBufferConversions } from '../runtime/sandbox.js';
 import type { ExecuteTask, ExecutionOutcome, WorkerData, WorkerTask } from './messages.js';
-import { MOUNT_POINT, OUTPUT_FLUSH_MS, WORKDIR, type OutputMessage } from './messages.js';
+import { MOUNT_POINT, NO_OUTPUT, OUTPUT_FLUSH_MS, WORKDIR, type OutputMessage } from './messages.js';
 
 /**
  * Piscina's entry: loads one warm, hardened Pyodide and serves tasks with it. It never writes to
@@ -108,11 +108,10 @@ async function start(): Promise<(task: WorkerTask) => Promise<ExecutionOutcome |
     } catch (error) {
       // Never reject: a rejected task leaves Piscina sending more work to this broken worker.
       const message = String((error as Error)?.message ?? error).split('\n')[0];
-      const empty = { text: '', bytes: 0, truncated: false };
       outcome = {
         ok: false,
-        stdout: empty,
-        stderr: empty,
+        stdout: NO_OUTPUT,
+        stderr: NO_OUTPUT,
         result: null,
         error: { code: 'INTERNAL_ERROR', message: `The Python interpreter failed: ${message}` },
         durationMs: 0,
@@ -136,12 +135,11 @@ async function start(): Promise<(task: WorkerTask) => Promise<ExecutionOutcome |
 
 /** The answer to a task that reached a worker after it was retired: the pool sends it elsewhere. */
 function refusal(reason: string, executions: number): ExecutionOutcome {
-  const empty = { text: '', bytes: 0, truncated: false };
   return {
     ok: false,
     refused: reason,
-    stdout: empty,
-    stderr: empty,
+    stdout: NO_OUTPUT,
+    stderr: NO_OUTPUT,
     result: null,
     durationMs: 0,
     memory: { wasmMb: 0, grewMb: 0 },

@@ -374,21 +374,20 @@ function boundArrayAllocations(): void {
   guard(string, ['concat'], (self, args) => textTooLong(args.reduce<number>((n, a) => n + String(a).length, own(self))));
   // A replacement may insert the text before or after each match ($` and $'): quadratic. An
   // object replacement is its text; a function's answers are counted as it gives them.
-  guard(string, ['replace', 'replaceAll'], (self, [, by]) => {
-    const replacement = typeof by === 'function' ? '' : String(by);
-    const inserted = /\$[`']/.test(replacement) ? own(self) + replacement.length : replacement.length;
-    return textTooLong(own(self) * (inserted + 1));
-  });
   wrapMethods(string, ['replace', 'replaceAll'], (original) =>
     function countedReplace(this: unknown, ...args: unknown[]) {
       const by = args[1];
+      const replacement = typeof by === 'function' ? '' : String(by);
+      const inserted = /\$[`']/.test(replacement) ? own(this) + replacement.length : replacement.length;
+      const refused = textTooLong(own(this) * (inserted + 1));
+      if (refused) throw new RangeError(refused);
       if (typeof by === 'function') {
         let total = own(this);
         args[1] = function counted(this: unknown, ...match: unknown[]) {
           const text = String(reflectApply(by as Method, this, match));
           total += text.length;
-          const refused = textTooLong(total);
-          if (refused) throw new RangeError(refused);
+          const tooMuch = textTooLong(total);
+          if (tooMuch) throw new RangeError(tooMuch);
           return text;
         };
       }

@@ -666,6 +666,16 @@ describe('the server and its pool survive (goal 3)', () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('memory outside WebAssembly stays bounded (goal 4)', () => {
+  /** Python: `e` is a JavaScript error whose toString() hands back its 16 MiB message uncopied. */
+  const LONG_MESSAGE_ERROR = py`
+    from pyodide.ffi import to_js, JsException
+    try:
+        to_js([]).at.call(None)                # a TypeError thrown by JavaScript
+    except JsException as ex:
+        e = ex.js_error
+    e.name = ''                              # Error.prototype.toString then returns the message itself
+    e.message = 'x' * (1 << 24)              # 16 MiB, within the bound (and the conversion budget)
+  `;
   const LIMIT_MB = 64;
   // Peak RSS growth allowed for one execution: the limit, plus the worker's JavaScript heap
   // (256 MiB old generation), plus room for a replacement worker. Each attack below tries ~1 GiB.
@@ -921,13 +931,7 @@ describe('memory outside WebAssembly stays bounded (goal 4)', () => {
 
   it("Array.prototype.join of error objects (each counted as 24 characters; Error.prototype.toString gives back a long message uncopied) does not make one huge string", async () => {
     const { r, growthMb, serving } = await attack(py`
-      from pyodide.ffi import to_js, JsException
-      try:
-          to_js([]).at.call(None)                # a TypeError thrown by JavaScript
-      except JsException as ex:
-          e = ex.js_error
-      e.name = ''                              # Error.prototype.toString then returns the message itself
-      e.message = 'x' * (1 << 24)              # 16 MiB, within the bound (and the conversion budget)
+      ${LONG_MESSAGE_ERROR}
       parts = to_js([e] * 20)                  # 20 references: the join guard counts 24 characters each
       s = parts.join('')                       # one flat string of 335 million characters
       print(len(s))
@@ -939,13 +943,7 @@ describe('memory outside WebAssembly stays bounded (goal 4)', () => {
 
   it('String.prototype.replaceAll with an object as the replacement (counted as no text; its toString gives back a long message) does not make one huge string', async () => {
     const { r, growthMb, serving } = await attack(py`
-      from pyodide.ffi import to_js, JsException
-      try:
-          to_js([]).at.call(None)                # a TypeError thrown by JavaScript
-      except JsException as ex:
-          e = ex.js_error
-      e.name = ''                              # Error.prototype.toString then returns the message itself
-      e.message = 'x' * (1 << 24)              # 16 MiB, within the bound (and the conversion budget)
+      ${LONG_MESSAGE_ERROR}
       S = to_js([1]).valueOf.call('y' * 20)    # a String object
       s = S.replaceAll('y', e)                 # each of 20 matches becomes the 16 MiB message: 335 million characters
       print(len(s))
