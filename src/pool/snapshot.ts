@@ -14,11 +14,15 @@ import { runtimeInfo } from '../versions.js';
  * by everything that shapes it, so later starts only read it.
  */
 
-export const HARNESS_FILE = fileURLToPath(new URL('../runtime/python/harness.py', import.meta.url));
+const pythonFile = (name: string) => fileURLToPath(new URL(`../runtime/python/${name}`, import.meta.url));
 
-/** The harness's Python source, as shipped next to the compiled code. */
+/**
+ * The harness's Python source, as shipped next to the compiled code: harness.py, with the
+ * runner's and the shims' sources (each run in a namespace of its own) as two of its constants.
+ */
 export function readHarnessSource(): string {
-  return fs.readFileSync(HARNESS_FILE, 'utf8');
+  const read = (name: string) => fs.readFileSync(pythonFile(name), 'utf8');
+  return `${read('harness.py')}\n_RUNNER = ${JSON.stringify(read('runner.py'))}\n_SHIMS = ${JSON.stringify(read('shims.py'))}\n`;
 }
 
 export type SnapshotOptions = {
@@ -34,7 +38,7 @@ export async function loadOrMakeSnapshot(options: SnapshotOptions): Promise<Uint
   const harnessSource = readHarnessSource();
   const { pyodideVersion } = runtimeInfo();
   const key = createHash('sha256')
-    .update(JSON.stringify({ pyodideVersion, WARM_IMPORTS, source: { ...packages, cacheDir: null }, harnessSource, v: 3 }))
+    .update(JSON.stringify({ pyodideVersion, WARM_IMPORTS, source: { ...packages, cacheDir: null }, harnessSource, v: 4 }))
     .digest('hex')
     .slice(0, 16);
   const file = path.join(options.snapshotDir, `pyodide-${pyodideVersion}-${key}.bin`);

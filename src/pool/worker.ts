@@ -5,7 +5,7 @@ import { createFsGuard, type EmscriptenFs } from '../runtime/fsGuard.js';
 import { createPackageLoader } from '../runtime/packages.js';
 import { installMemoryCap } from '../runtime/memoryCap.js';
 import { loadRuntime } from '../runtime/pyodide.js';
-import { createTimerGate, hardenRealm, meterBufferConversions } from '../runtime/sandbox.js';
+import { createCallbackGate, hardenRealm, meterBufferConversions } from '../runtime/sandbox.js';
 import type { ExecuteTask, ExecutionOutcome, WorkerData, WorkerTask } from './messages.js';
 import { MOUNT_POINT, NO_OUTPUT, OUTPUT_FLUSH_MS, WORKDIR, type OutputMessage } from './messages.js';
 
@@ -29,11 +29,12 @@ async function start(): Promise<(task: WorkerTask) => Promise<ExecutionOutcome |
 
   const cap = installMemoryCap(Number.MAX_SAFE_INTEGER);
   const later = globalThis.setImmediate; // ours, not subject to the timer gate
-  const gate = createTimerGate();
+  const gate = createCallbackGate();
   const realFetch = globalThis.fetch;
   const py = await loadRuntime({ packages: data.packages, snapshot: data.snapshot });
   const FS = py.FS as unknown as EmscriptenFs;
-  const writableRoots = [WORKDIR, '/tmp'];
+  const scratchRoots = [WORKDIR, '/tmp'];
+  const writableRoots = [...scratchRoots];
   if (data.mount) {
     FS.mkdirTree(MOUNT_POINT);
     py.mountNodeFS(MOUNT_POINT, data.mount.hostDir);
@@ -48,16 +49,18 @@ async function start(): Promise<(task: WorkerTask) => Promise<ExecutionOutcome |
     recycleGrowthBytes: data.recycleGrowthMb * MIB,
     workdir: WORKDIR,
     writableRoots,
+    scratchRoots,
     session: data.session,
   });
 
   await executor.warmUp();
   const loader = createPackageLoader(py);
   // Installed packages are loaded before a task's code starts (not counted in its time limit),
-  // outside the memory cap, and become part of the clean state the harness restores.
+  // outside the memory cap, and become part of the reset point: loaded once, never per run.
   const syncPackages = async (task: WorkerTask) => {
     cap.setLimit(Number.MAX_SAFE_INTEGER);
-    if ((await loader.sync(task.packages)).length > 0) executor.rebase();
+    const loaded = await loader.sync(task.packages);
+    if (loaded.length > 0) executor.rebase(loaded);
   };
   let executions = 0;
   let retired: string | undefined;
@@ -66,25 +69,18 @@ async function start(): Promise<(task: WorkerTask) => Promise<ExecutionOutcome |
     // Read by the pool's load balancer, so no further task is sent here before it terminates us.
     Atomics.store(data.retiring, threadId % data.retiring.length, threadId);
   };
-  // The last run's clean-up: it starts once its result has gone out, and the next task waits
-  // for it. A clean-up that finds the interpreter tainted retires the worker.
+  // The last run's reset: it starts once its result has gone out, and the next task waits for
+  // it. A reset that cannot be trusted (see reset.ts) retires the worker.
   let cleaning: Promise<void> = Promise.resolve();
   const cleanUpLater = () => {
     cleaning = new Promise<void>((resolve) => {
       later(() => {
-        executor
-          .cleanUp()
-          .then(
-            (reason) => reason,
-            (error: unknown) => `the interpreter could not be reset (${String((error as Error)?.message ?? error).split('\n')[0]})`,
-          )
-          .then((reason) => {
-            if (reason) {
-              retire(reason);
-              parentPort?.postMessage({ type: 'worker-retire', threadId, reason });
-            }
-          })
-          .finally(resolve);
+        const reason = executor.cleanUp();
+        if (reason) {
+          retire(reason);
+          parentPort?.postMessage({ type: 'worker-retire', threadId, reason });
+        }
+        resolve();
       });
     });
   };

@@ -1,18 +1,22 @@
+import { posix } from 'node:path';
 import type { PyodideAPI } from 'pyodide';
 import type { PyProxy } from 'pyodide/ffi';
 import type { ErrorInfo } from '../errors.js';
 import { CappedOutput } from './capture.js';
 import { CONTROL, STOP_REASON, TASK_STATE } from './control.js';
-import { directoryBytes, emptyDirectory, type EmscriptenFs, type FsGuard } from './fsGuard.js';
-import { posix } from 'node:path';
 import { collectOutputFiles, OUTPUT_DIR, writeInputFiles, type InputFile, type OutputFile, type OutputLimits } from './files.js';
+import { directoryBytes, type EmscriptenFs, type FsGuard } from './fsGuard.js';
 import type { MemoryCap } from './memoryCap.js';
-import { HARNESS_MODULE } from './pyodide.js';
-import { freezePyProxyPrototypes, type BufferMeter, type TimerGate } from './sandbox.js';
+import { classify, classifyThrown, isFatal, type Described } from './outcome.js';
+import { createPyBridge, type Harness, type Runner } from './pyBridge.js';
+import { createResetPoint } from './reset.js';
+import { freezePyProxyPrototypes, type BufferMeter, type CallbackGate } from './sandbox.js';
 
 /**
  * Runs one piece of code in this worker's warm interpreter and returns what happened as a value.
- * Python never sees this module: the harness prepares and cleans up, the runner runs the code.
+ * Outside a session, every run starts from the worker's reset point and the interpreter is put
+ * back there after it (see reset.ts): isolation between calls is the memory rewrite, not a list
+ * of what to undo.
  */
 
 const MIB = 1024 * 1024;
@@ -52,57 +56,29 @@ export type RunOutcome = {
 
 export type ExecutorOptions = {
   maxMemoryBytes: number;
+  /** Replace the worker once its memory has grown past the reset point's by this much. */
   recycleGrowthBytes: number;
   workdir: string;
+  /** Where runs may write: the run's own directories (see scratchRoots) and a read-write host mount. */
   writableRoots: readonly string[];
+  /** The run's own directories, emptied by every reset: the working directory and /tmp. */
+  scratchRoots: readonly string[];
   /**
-   * A session's interpreter: its namespace, imports and files stay from call to call, and it is
-   * replaced only when it cannot go on (a fatal error), never to clean up after a run.
+   * A session's interpreter: its namespace, imports and files stay from call to call; it is put
+   * back to the reset point only when the session is reset.
    */
   session?: boolean;
-};
-
-/** The harness module (see harness.py): clean state and checks; never runs the user's code. */
-type Harness = {
-  prepare(source: string, limit: number): PyProxy;
-  begin(prepared: PyProxy, workdir: string, session: boolean): PyProxy;
-  loop(): PyProxy;
-  finish(): PyProxy | undefined;
-  settle(): string | undefined;
-  finish_session(): undefined;
-  rebase(): void;
-};
-/** The runner namespace: everything that runs the user's code or its objects' code. */
-type Runner = {
-  run(code: PyProxy, ns: PyProxy): PyProxy | undefined;
-  evaluate(code: PyProxy, ns: PyProxy, limit: number): PyProxy | string | undefined;
-  schedule(prepared: PyProxy, ns: PyProxy, limit: number): PyProxy;
-  cancel(task: PyProxy): void;
-  flush(): void;
-  cancel_pending(loop: PyProxy): number;
-  pending_tasks(loop: PyProxy): number;
-  bury(grave: PyProxy): void;
-  save_figures(directory: string, limit: number): number;
-  describe(exc: PyProxy, limit: number): PyProxy;
-};
-type Described = {
-  ok: boolean;
-  type?: string;
-  message?: string;
-  line?: number | null;
-  traceback?: string;
-  errno?: number | null;
 };
 
 export type Executor = {
   /** Run code; returns as soon as its result is known (see cleanUp). */
   run(request: RunRequest): Promise<RunOutcome>;
-  /** Put the interpreter back after the last run; returns why the worker must go, if it must. */
-  cleanUp(): Promise<string | undefined>;
-  /** Exercise the executor once before the first real run (see warmUp in createExecutor). */
+  /** Put the interpreter back to the reset point; returns why the worker must go, if it must. */
+  cleanUp(): string | undefined;
+  /** Exercise the executor once, then take the reset point (see warmUp in createExecutor). */
   warmUp(): Promise<void>;
-  /** Accept the interpreter's current modules as clean (after a trusted install). */
-  rebase(): void;
+  /** After a trusted install: import what was installed and take the reset point again there. */
+  rebase(installed: readonly string[]): void;
   readonly baselineBytes: number;
 };
 
@@ -112,53 +88,24 @@ export function createExecutor(
   cap: MemoryCap,
   guard: FsGuard,
   meter: BufferMeter,
-  gate: TimerGate,
+  gate: CallbackGate,
   options: ExecutorOptions,
 ): Executor {
   const FS = py.FS as unknown as EmscriptenFs;
   const heap = () => (py as unknown as { _module: { HEAP8: Int8Array } })._module.HEAP8.length;
   let control: Int32Array | undefined;
-  /** The control block of a run whose clean-up has not happened yet. */
+  /** The control block of a run whose reset has not happened yet. */
   let pending: Int32Array | undefined;
-  let dead = false;
-  // Every PyProxy prototype the worker meets is frozen after the warm-up (see warmUp), and the two
-  // PyProxy methods it calls are taken now, before any code could replace them on a prototype.
-  const prototypes = new Set<object>();
-  const seen = (proxy: PyProxy) => {
-    const proto = Object.getPrototypeOf(proxy) as object | null;
-    if (proto) prototypes.add(proto);
-  };
-  const release = (...proxies: (PyProxy | undefined)[]) => {
-    for (const p of proxies) if (p) seen(p);
-    if (!dead) freeProxies(proxies);
-  };
-  const toJs = (proxy: PyProxy) => {
-    seen(proxy);
-    return TO_JS.call(proxy, { dict_converter: Object.fromEntries });
-  };
 
   // Atomics.wait on the control word: wakes early when the main thread signals a stop.
   const sleep = (ms: number) => {
     const c = control;
     if (c && Atomics.load(c, CONTROL.INTERRUPT) === 0) Atomics.wait(c, CONTROL.INTERRUPT, 0, Math.max(0, ms));
   };
-
-  const harnessNs = takeHarness(py, harnessSource);
-  capturePyProxyMethods(harnessNs);
-  const h = Object.fromEntries(
-    ['prepare', 'begin', 'loop', 'finish', 'settle', 'finish_session', 'rebase', 'init'].map((name) => [name, harnessNs.get(name)]),
-  ) as unknown as Harness & { init(sleep: (ms: number) => void): PyProxy };
-  const runnerNs = h.init(sleep) as PyProxy & { get(k: string): unknown };
-  const t = Object.fromEntries(
-    ['run', 'evaluate', 'schedule', 'cancel', 'flush', 'cancel_pending', 'pending_tasks', 'bury', 'save_figures', 'describe'].map((name) => [
-      name,
-      runnerNs.get(name),
-    ]),
-  ) as unknown as Runner;
-  const cleanLoop = h.loop();
-  FS.mkdirTree(options.workdir);
-  // Start-up size of the heap, raised by trusted installs (rebase): the memory limit and the
-  // recycling threshold count from here.
+  const bridge = createPyBridge(py, harnessSource, sleep);
+  const { harness: h, runner: t, release, toJs } = bridge;
+  const resetPoint = createResetPoint(py, { scratchRoots: options.scratchRoots, workdir: options.workdir });
+  // The reset point's memory size: the memory limit and the recycling threshold count from here.
   let baselineBytes = heap();
 
   const describe = (exc: PyProxy, limit: number): Described => {
@@ -172,25 +119,15 @@ export function createExecutor(
 
   async function runCode(request: RunRequest): Promise<{ described?: Described; result: string | null }> {
     const limit = request.maxOutputBytes;
-    const prepared = h.prepare(request.code, limit) as PyProxy & {
-      is_async?: boolean;
-      body_async?: boolean;
-      expr_async?: boolean;
-      body?: PyProxy;
-      expr?: PyProxy;
-      type: string;
-    };
+    const prepared = h.prepare(request.code, limit) as PyProxy & { is_async?: boolean; body?: PyProxy; expr?: PyProxy; type: string };
     try {
-      if (prepared.type === 'dict') {
-        const d = toJs(prepared);
-        return { described: d as Described, result: null };
-      }
+      if (prepared.type === 'dict') return { described: toJs(prepared) as Described, result: null };
       const ns = h.begin(prepared, options.workdir, Boolean(options.session));
       try {
+        if (prepared.is_async) return await runAsync(request, prepared, ns);
         const body = prepared.body as PyProxy;
         const expr = prepared.expr ?? undefined;
         try {
-          if (prepared.is_async) return await runAsync(request, prepared, ns);
           const err = t.run(body, ns);
           if (err !== undefined) return { described: describe(err, limit), result: null };
           if (expr === undefined) return { result: null };
@@ -198,7 +135,7 @@ export function createExecutor(
           if (typeof value === 'string' || value === undefined) return { result: value ?? null };
           return { described: describe(value, limit), result: null };
         } catch (error) {
-          if (isFatal(error)) dead = true; // the proxies below cannot be freed any more
+          if (isFatal(error)) bridge.markDead(); // the proxies below cannot be freed any more
           throw error;
         } finally {
           release(body, expr);
@@ -211,11 +148,7 @@ export function createExecutor(
     }
   }
 
-  async function runAsync(
-    request: RunRequest,
-    prepared: PyProxy,
-    ns: PyProxy,
-  ): Promise<{ described?: Described; result: string | null }> {
+  async function runAsync(request: RunRequest, prepared: PyProxy, ns: PyProxy): Promise<{ described?: Described; result: string | null }> {
     const limit = request.maxOutputBytes;
     const task = t.schedule(prepared, ns, limit);
     // While Python awaits, no bytecode runs to notice the interrupt buffer: cancel the task
@@ -253,6 +186,10 @@ export function createExecutor(
       request.onOutput ? (text: string, total: number) => request.onOutput?.(stream, text, total) : undefined;
     const stdout = new CappedOutput(request.maxOutputBytes, listen('stdout'));
     const stderr = new CappedOutput(request.maxOutputBytes, listen('stderr'));
+    const streams = () => ({
+      stdout: { text: stdout.text(), bytes: stdout.totalBytes, truncated: stdout.truncated },
+      stderr: { text: stderr.text(), bytes: stderr.totalBytes, truncated: stderr.truncated },
+    });
     py.setStdout({ write: stdout.write, isatty: false });
     py.setStderr({ write: stderr.write, isatty: false });
     const lines = [...request.stdin];
@@ -270,7 +207,7 @@ export function createExecutor(
     gate.open();
     const started = performance.now();
     // A session's files stay from call to call: they count against the same memory limit.
-    const fileQuota = options.session ? Math.max(0, options.maxMemoryBytes - directoryBytes(FS, [options.workdir, '/tmp'])) : options.maxMemoryBytes;
+    const fileQuota = options.session ? Math.max(0, options.maxMemoryBytes - directoryBytes(FS, options.scratchRoots)) : options.maxMemoryBytes;
     guard.begin(options.writableRoots, fileQuota);
     let described: Described | undefined;
     let result: string | null = null;
@@ -279,34 +216,28 @@ export function createExecutor(
       ({ described, result } = await runCode(request));
       // Still inside the time limit: rendering a figure is the code's work too.
       t.save_figures(posix.join(options.workdir, OUTPUT_DIR), request.outputs.maxFiles);
+      t.flush();
     } catch (error) {
-      thrown ??= error;
+      thrown = error;
     }
     const durationMs = performance.now() - started;
+    // From here on nothing of the run's may run: its callbacks are dropped, its guards lifted.
+    gate.close();
+    guard.end();
+    control = undefined;
+    const endBytes = heap();
+    const memory = { wasmMb: round(endBytes / MIB), grewMb: round((endBytes - startBytes) / MIB) };
     if (thrown !== undefined && isFatal(thrown)) {
-      // The interpreter is gone (a trap, os._exit): nothing can be cleaned up, only reported.
-      guard.end();
-      gate.close();
-      control = undefined;
+      // The interpreter is gone (a trap, os._exit): nothing can be put back, only reported.
       Atomics.store(request.control, CONTROL.STATE, TASK_STATE.DONE);
       const classified = classifyThrown(thrown, cap.denied > 0);
-      return {
-        ok: false,
-        stdout: { text: stdout.text(), bytes: stdout.totalBytes, truncated: stdout.truncated },
-        stderr: { text: stderr.text(), bytes: stderr.totalBytes, truncated: stderr.truncated },
-        result: null,
-        error: classified.error,
-        durationMs,
-        memory: { wasmMb: round(heap() / MIB), grewMb: round((heap() - startBytes) / MIB) },
-        files: [],
-        retire: classified.fatal,
-      };
+      return { ok: false, ...streams(), result: null, error: classified.error, durationMs, memory, files: [], retire: classified.fatal };
     }
-
+    py.setInterruptBuffer(undefined as unknown as Int32Array);
     try {
-      t.flush();
+      h.finish();
     } catch {
-      /* a replaced or closed stream */
+      /* the run broke linecache or the like: the reset puts it back */
     }
     let retire: string | undefined;
     let files: OutputFile[] = [];
@@ -315,269 +246,85 @@ export function createExecutor(
     } catch {
       retire = 'the output directory could not be read';
     }
-    const endBytes = heap();
-    if (!options.session) {
-      if (cap.denied > 0) retire ??= 'the memory limit was reached';
-      if (endBytes - baselineBytes > options.recycleGrowthBytes) {
-        retire ??= `memory grew to ${Math.round(endBytes / MIB)} MiB`;
-      }
-    }
-    const reason = Atomics.load(request.control, CONTROL.REASON);
-    const outcome: RunOutcome = {
-      ok: false,
-      stdout: { text: stdout.text(), bytes: stdout.totalBytes, truncated: stdout.truncated },
-      stderr: { text: stderr.text(), bytes: stderr.totalBytes, truncated: stderr.truncated },
-      result,
-      durationMs,
-      memory: { wasmMb: round(endBytes / MIB), grewMb: round((endBytes - startBytes) / MIB) },
-      files,
-      retire,
-    };
+    if (endBytes - baselineBytes > options.recycleGrowthBytes) retire ??= `memory grew to ${Math.round(endBytes / MIB)} MiB`;
     const classified = classify({
       described,
       thrown,
-      reason,
+      reason: Atomics.load(request.control, CONTROL.REASON),
       memoryDenied: cap.denied > 0 || meter.exceeded,
+      meterExceeded: meter.exceeded,
       quota: guard.quotaExceeded,
+      maxMemoryBytes: options.maxMemoryBytes,
     });
-    Object.assign(outcome, classified);
-    if (classified.fatal) outcome.retire = classified.fatal;
-    delete (outcome as { fatal?: unknown }).fatal;
-
-    pending = request.control;
-    if (options.session) {
-      // A session's next call is the same user's: put back only what a session does, at once.
-      const failed = await cleanUp();
-      if (failed && !outcome.retire) outcome.retire = failed;
+    const { fatal, ...rest } = classified;
+    const outcome: RunOutcome = { ...streams(), result, durationMs, memory, files, ...rest, retire: fatal ?? retire };
+    if (options.session || outcome.retire) {
+      Atomics.store(request.control, CONTROL.STATE, TASK_STATE.DONE);
+      Atomics.notify(request.control, CONTROL.STATE);
       return outcome;
     }
     // The result goes out now; the interpreter is put back before this worker takes another task
     // (see cleanUp). Until then the task is CLEANING, which the pool watches.
+    pending = request.control;
     Atomics.store(request.control, CONTROL.STATE, TASK_STATE.CLEANING);
-    outcome.cleaning = !outcome.retire;
+    outcome.cleaning = true;
     return outcome;
   }
 
-  /**
-   * Put the interpreter back after the last run: returns why this worker must not run another,
-   * if so. The clean-up stays inside the run's file guard and timers: finalizers of the run's
-   * objects run during it (see harness.py), and are held to what the run was.
-   */
-  async function cleanUp(): Promise<string | undefined> {
+  /** Rewrite the interpreter from the reset point; returns why this worker must not run another, if so. */
+  function cleanUp(): string | undefined {
     const runControl = pending;
-    if (!runControl) return undefined;
     pending = undefined;
     let retire: string | undefined;
     try {
-      // No further interrupts; anything printed from here on belongs to no result.
-      py.setInterruptBuffer(undefined as unknown as Int32Array);
-      py.setStdout({ write: (b: Uint8Array) => b.length });
-      py.setStderr({ write: (b: Uint8Array) => b.length });
-      if (t.cancel_pending(cleanLoop) > 0) {
-        // Let cancelled tasks unwind now rather than in a later run.
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        if (t.pending_tasks(cleanLoop) > 0) retire = 'asyncio tasks kept running after being cancelled';
-      }
-      if (options.session) {
-        h.finish_session();
-      } else {
-        const grave = h.finish();
-        if (grave !== undefined) {
-          try {
-            t.bury(grave);
-          } finally {
-            release(grave);
-          }
-        }
-        retire = h.settle() ?? retire;
-      }
+      retire = resetPoint.restore();
+      h.reseed(); // the image holds the generator state of the reset point
     } catch (error) {
-      retire = `the interpreter could not be reset (${error instanceof Error ? error.message.split('\n').at(-2) ?? error.message : String(error)})`;
-    } finally {
-      guard.end();
-      gate.close();
+      const e = error as { message?: string; errno?: number } | undefined;
+      retire = `the interpreter could not be reset (${e?.errno !== undefined ? `file system error ${e.errno}` : String(e?.message ?? error).split('\n')[0]})`;
     }
-    try {
-      if (!options.session) {
-        emptyDirectory(FS, options.workdir);
-        emptyDirectory(FS, '/tmp');
-      }
-    } catch {
-      retire ??= 'the working directory could not be emptied';
+    if (runControl) {
+      Atomics.store(runControl, CONTROL.STATE, TASK_STATE.DONE);
+      Atomics.notify(runControl, CONTROL.STATE);
     }
-    control = undefined;
-    Atomics.store(runControl, CONTROL.STATE, TASK_STATE.DONE);
-    Atomics.notify(runControl, CONTROL.STATE);
-    return options.session ? undefined : retire;
+    return retire;
   }
 
   /**
    * One run of each kind (sync, async, failing) before any real one, so that every PyProxy class
-   * the worker uses exists; then their prototypes are frozen.
+   * and code path the worker uses exists; then their prototypes are frozen and the reset point
+   * is taken, from an interpreter no caller's code has touched.
    */
   async function warmUp(): Promise<void> {
-    const control = new Int32Array(new SharedArrayBuffer(CONTROL.LENGTH * 4));
+    const warm = new Int32Array(new SharedArrayBuffer(CONTROL.LENGTH * 4));
     for (const code of ['1', 'import asyncio\nawait asyncio.sleep(0)\n2', '1/0']) {
-      Atomics.store(control, CONTROL.STATE, TASK_STATE.QUEUED);
-      await run({ code, stdin: [], timeoutMs: 10_000, maxOutputBytes: 1024, control, outputs: { maxFiles: 0, maxBytes: 0 } });
-      await cleanUp();
+      Atomics.store(warm, CONTROL.STATE, TASK_STATE.QUEUED);
+      await run({ code, stdin: [], timeoutMs: 10_000, maxOutputBytes: 1024, control: warm, outputs: { maxFiles: 0, maxBytes: 0 } });
+      pending = undefined;
     }
-    for (const proxy of [harnessNs, runnerNs, cleanLoop, ...Object.values(h), ...Object.values(t)]) seen(proxy as PyProxy);
-    freezePyProxyPrototypes([...prototypes].map((p) => Object.create(p) as object));
+    freezePyProxyPrototypes(bridge.prototypes());
+    resetPoint.take();
+    h.reseed();
+    baselineBytes = heap();
   }
 
   return {
     run,
     cleanUp,
     warmUp,
-    rebase: () => {
-      h.rebase();
+    rebase(installed) {
+      py.setStdout({ write: (b: Uint8Array) => b.length });
+      py.setStderr({ write: (b: Uint8Array) => b.length });
+      const imported = h.warm_imports([...installed]) as PyProxy | undefined;
+      release(imported);
+      resetPoint.take();
+      h.reseed();
       baselineBytes = heap();
     },
     get baselineBytes() {
       return baselineBytes;
     },
   };
-
-  function classify(input: {
-    described: Described | undefined;
-    thrown: unknown;
-    reason: number;
-    memoryDenied: boolean;
-    quota: boolean;
-  }): { ok: boolean; error?: ErrorInfo; cancelled?: boolean; fatal?: string } {
-    const { described, thrown, reason } = input;
-    const stopped = reason !== STOP_REASON.NONE;
-    if (thrown === undefined && (!described || described.ok)) return { ok: true };
-    const type = described?.type ?? '';
-    if (stopped && (thrown !== undefined || type === 'KeyboardInterrupt' || type === 'CancelledError')) {
-      if (reason === STOP_REASON.CANCELLED) return { ok: false, cancelled: true };
-      return { ok: false, error: { code: 'EXECUTION_TIMEOUT', message: 'Execution timed out' } };
-    }
-    if (described) {
-      if (meter.exceeded) {
-        return { ok: false, error: memoryError('The code copied more data to JavaScript than the memory limit allows', described) };
-      }
-      if (type === 'MemoryError' || (input.memoryDenied && /Error$/.test(type))) {
-        return { ok: false, error: memoryError('Python ran out of memory', described) };
-      }
-      if (input.quota && described.errno === 51) {
-        return {
-          ok: false,
-          error: memoryError('Files written by the code exceeded the memory limit', described),
-        };
-      }
-      const where = described.line ? ` (line ${described.line})` : '';
-      return {
-        ok: false,
-        error: {
-          code: 'PYTHON_ERROR',
-          message: `${type}: ${described.message ?? ''}${where}`.trim(),
-          details: {
-            type,
-            message: described.message ?? '',
-            line: described.line ?? null,
-            traceback: described.traceback ?? '',
-          },
-        },
-      };
-    }
-    return classifyThrown(thrown, input.memoryDenied);
-  }
-
-  function memoryError(message: string, described: Described): ErrorInfo {
-    return {
-      code: 'MEMORY_LIMIT_EXCEEDED',
-      message: `${message} (limit ${Math.round(options.maxMemoryBytes / MIB)} MiB)`,
-      details: {
-        limitMb: Math.round(options.maxMemoryBytes / MIB),
-        type: described.type ?? 'MemoryError',
-        traceback: described.traceback ?? '',
-      },
-    };
-  }
-}
-
-/** Whether an error out of Pyodide means the interpreter cannot be used again. */
-function isFatal(thrown: unknown): boolean {
-  const e = thrown as { name?: string; message?: string; pyodide_fatal_error?: boolean } | undefined;
-  if (e?.name === 'PythonError') return false; // a Python exception that reached JavaScript: survivable
-  return true;
-}
-
-/** A JavaScript error out of Pyodide: the interpreter died (os._exit, stack overflow) or broke. */
-function classifyThrown(thrown: unknown, memoryDenied: boolean): { ok: false; error: ErrorInfo; fatal: string } {
-  const error = thrown as { name?: string; message?: string; status?: number; errno?: number };
-  const message = String(error?.message ?? (error?.errno !== undefined ? `file system error ${error.errno}` : thrown));
-  if (error?.name === 'ExitStatus' || /Program terminated with exit\((\d+)\)/.test(message)) {
-    const status = error.status ?? Number(/exit\((\d+)\)/.exec(message)?.[1] ?? 0);
-    return {
-      ok: false,
-      fatal: 'the code ended the interpreter',
-      error: {
-        code: 'PYTHON_ERROR',
-        message: `The code ended the Python process with exit status ${status} (os._exit or similar)`,
-        details: { type: 'SystemExit', exitStatus: status },
-      },
-    };
-  }
-  if (/Maximum call stack size exceeded|stack overflow/i.test(message)) {
-    return {
-      ok: false,
-      fatal: 'stack overflow',
-      error: {
-        code: 'PYTHON_ERROR',
-        message: 'RecursionError: the code recursed so deep that the interpreter stack overflowed',
-        details: { type: 'RecursionError' },
-      },
-    };
-  }
-  if (memoryDenied || /out of memory|Cannot enlarge memory|memory limit/i.test(message)) {
-    return {
-      ok: false,
-      fatal: 'out of memory',
-      error: { code: 'MEMORY_LIMIT_EXCEEDED', message: 'Python ran out of memory and its interpreter stopped' },
-    };
-  }
-  return {
-    ok: false,
-    fatal: `the interpreter failed: ${message.split('\n')[0]}`,
-    error: { code: 'INTERNAL_ERROR', message: `The Python interpreter failed: ${message.split('\n')[0]}` },
-  };
-}
-
-type Namespace = PyProxy & { get(k: string): unknown; set(k: string, v: unknown): void };
-
-/**
- * The harness module's namespace: the snapshot has it compiled and run already, in sys.modules,
- * from where it is taken out before any user code could find it there. Without it (a snapshot
- * made otherwise), the source is run here.
- */
-function takeHarness(py: PyodideAPI, source: string): Namespace {
-  const ns = py.runPython(`import sys
-_m = sys.modules.pop(${JSON.stringify(HARNESS_MODULE)}, None)
-_m and _m.__dict__`) as Namespace | undefined;
-  py.runPython('del _m, sys');
-  if (ns) return ns;
-  const fresh = py.runPython('dict()') as Namespace;
-  fresh.set('__name__', HARNESS_MODULE);
-  fresh.set('__file__', '<harness>');
-  py.runPython(source, { globals: fresh, filename: '<harness>' });
-  return fresh;
-}
-
-let DESTROY: (this: PyProxy) => void = function destroy(this: PyProxy) {
-  this.destroy();
-};
-let TO_JS: (this: PyProxy, options: object) => unknown = function toJs(this: PyProxy, options: object) {
-  return (this as PyProxy & { toJs(o: object): unknown }).toJs(options);
-};
-
-/** Take destroy() and toJs() from the PyProxy base, before any run could replace them. */
-function capturePyProxyMethods(sample: PyProxy): void {
-  const s = sample as PyProxy & { toJs(o: object): unknown };
-  DESTROY = s.destroy;
-  TO_JS = s.toJs;
 }
 
 /** The word of a task's control block that Pyodide polls for KeyboardInterrupt. */
@@ -585,16 +332,8 @@ function interruptWord(control: Int32Array): Int32Array {
   return new Int32Array(control.buffer, CONTROL.INTERRUPT * 4, 1);
 }
 
-function freeProxies(proxies: (PyProxy | undefined)[]): void {
-  for (const proxy of proxies) {
-    try {
-      if (proxy) DESTROY.call(proxy);
-    } catch {
-      /* interpreter already dead */
-    }
-  }
-}
-
 function round(n: number): number {
   return Math.round(n * 100) / 100;
 }
+
+export type { Harness, Runner };
