@@ -10,7 +10,9 @@ import type { EmscriptenFs } from './fsGuard.js';
  * - the file tree a run may write to: each writable root is a MEMFS mount of its own, replaced by
  *   an empty one (a removed, chmod-ed or symlinked root cannot survive); file descriptors opened
  *   since the reset point are closed; the working directory is set again;
- * - Pyodide's table of JavaScript values referenced from Python (hiwire): slots are set back;
+ * - Pyodide's table of JavaScript values referenced from Python (hiwire): slots are set back, and
+ *   the values it holds at the reset point (the sleep shim, the event loop's scheduleCallback, the
+ *   network module) are deep-frozen there, so a run cannot leave a property on one for the next;
  * - JavaScript objects standing for Python objects made since the reset point (PyProxies, once-
  *   callables, promise handles): their pointers are cleared, so a late call throws instead of
  *   touching memory that now holds other objects, and their finalizers free nothing;
@@ -105,6 +107,8 @@ export function createResetPoint(py: PyodideAPI, options: ResetOptions): ResetPo
       if (image.length !== heap.length) image = new Uint8Array(heap.length);
       image.set(heap);
       hiwire = readHiwire(module);
+      const api = (py as unknown as { _api?: object })._api;
+      for (const value of hiwire) if (value !== api) deepFreeze(value);
       tableLength = module.wasmTable?.length ?? 0;
       libraries = Object.keys(module.LDSO?.loadedLibsByName ?? {}).length;
       descriptors = new Set(FS.streams.flatMap((s, fd) => (s ? [fd] : [])));
@@ -128,6 +132,20 @@ export function createResetPoint(py: PyodideAPI, options: ResetOptions): ResetPo
       return image.length;
     },
   };
+}
+
+/** Freeze a value and everything reachable through its own properties (accessors left alone). */
+function deepFreeze(root: unknown): void {
+  const stack = [root];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if ((typeof value !== 'object' && typeof value !== 'function') || value === null || Object.isFrozen(value)) continue;
+    Object.freeze(value);
+    for (const key of Reflect.ownKeys(value)) {
+      const desc = Reflect.getOwnPropertyDescriptor(value, key);
+      if (desc && 'value' in desc) stack.push(desc.value);
+    }
+  }
 }
 
 function readHiwire(module: EmscriptenModule): unknown[] {
