@@ -93,6 +93,8 @@ export type ExecutorPool = {
   ready(): Promise<void>;
   /** Bring idle workers up to date with the installed packages, in the background. */
   syncPackages(): void;
+  /** A session's pool: put its worker's interpreter back to its reset point (or replace it). */
+  reset(): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -501,6 +503,11 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
         .then((p) => ping(p, []))
         .then(() => warmUp());
       return firstReady;
+    },
+    async reset() {
+      const p = await pool();
+      const outcome = await p.run({ kind: 'reset', packages: deps.packages() });
+      if (outcome?.refused) retireWorker(outcome.worker.threadId, outcome.refused);
     },
     syncPackages() {
       if (!piscina || closed) return;

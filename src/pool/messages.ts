@@ -40,7 +40,10 @@ export const OUTPUT_FLUSH_MS = 100;
 /** Start (or bring up to date) a worker without running anything. */
 export type PingTask = { kind: 'ping'; packages: PackageRecord[] };
 
-export type WorkerTask = ExecuteTask | PingTask;
+/** A session's worker: put the interpreter back to its reset point (reset_session). */
+export type ResetTask = { kind: 'reset'; packages: PackageRecord[] };
+
+export type WorkerTask = ExecuteTask | PingTask | ResetTask;
 
 export type ExecutionOutcome = RunOutcome & {
   /** The worker was retired before this task started: the pool runs it on another. */

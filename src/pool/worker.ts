@@ -88,6 +88,11 @@ async function start(): Promise<(task: WorkerTask) => Promise<ExecutionOutcome |
   return async function handle(task: WorkerTask): Promise<ExecutionOutcome | null> {
     await cleaning;
     if (retired) return refusal(retired, executions);
+    if (task.kind === 'reset') {
+      const reason = executor.cleanUp();
+      if (reason) retire(reason);
+      return reason ? refusal(reason, executions) : null;
+    }
     if (task.kind === 'ping') {
       await syncPackages(task).catch(() => retire('installed packages could not be loaded')); // a worker that cannot load them must go
       return null;

@@ -107,6 +107,8 @@ export function createExecutor(
   const resetPoint = createResetPoint(py, { scratchRoots: options.scratchRoots, workdir: options.workdir });
   // The reset point's memory size: the memory limit and the recycling threshold count from here.
   let baselineBytes = heap();
+  /** Why the reset point no longer fits this interpreter (a session's install): reset by replacing it. */
+  let stale: string | undefined;
 
   const describe = (exc: PyProxy, limit: number): Described => {
     const d = t.describe(exc, limit);
@@ -276,6 +278,7 @@ export function createExecutor(
     const runControl = pending;
     pending = undefined;
     let retire: string | undefined;
+    if (stale) return stale;
     try {
       retire = resetPoint.restore();
       h.reseed(); // the image holds the generator state of the reset point
@@ -317,6 +320,11 @@ export function createExecutor(
       py.setStderr({ write: (b: Uint8Array) => b.length });
       const imported = h.warm_imports([...installed]) as PyProxy | undefined;
       release(imported);
+      if (options.session) {
+        // A session's interpreter holds the session's state: a reset point taken now would keep it.
+        stale = 'packages were installed since the session started';
+        return;
+      }
       resetPoint.take();
       h.reseed();
       baselineBytes = heap();

@@ -150,13 +150,20 @@ export function createSessionManager(deps: SessionDeps): SessionManager {
     },
     async reset(id) {
       const s = get(id);
-      const old = s.pool;
-      s.pool = newPool();
+      // In turn with the session's calls: the same memory rewrite that follows every call
+      // outside a session (a worker that cannot be reset is replaced).
+      const previous = s.turn;
+      let done: () => void = () => {};
+      s.turn = new Promise<void>((resolve) => (done = resolve));
+      try {
+        await previous;
+        await s.pool.reset();
+      } finally {
+        done();
+      }
       s.restarts += 1;
       s.lastUsed = performance.now();
       armExpiry(s);
-      await old.close();
-      void s.pool.ready().catch(() => {});
       logger.info({ sessionId: id }, 'session reset');
       return info(s);
     },

@@ -57,14 +57,18 @@ describe('sessions', () => {
 
   it('can be reset and closed', async () => {
     const id = await create();
-    await run(id, 'x = 1');
+    await run(id, 'x = 1\nimport mimetypes, os\nopen("kept.txt", "w").write("1")\nos.chdir("/tmp")');
+    const replacedBefore = server.stderr().split('"message":"worker replaced"').length;
     await server.call('reset_session', { sessionId: id });
-    expect((await run(id, "'x' in globals()")).result).toBe('False');
+    const after = await run(id, "import sys, os\n('x' in globals(), 'mimetypes' in sys.modules, os.listdir('.'), os.getcwd())");
+    expect(after.result).toBe("(False, False, [], '/home/pyodide/work')");
+    // The same memory rewrite as after every call outside a session: the worker stays.
+    expect(server.stderr().split('"message":"worker replaced"').length).toBe(replacedBefore);
     const closed = await server.call('close_session', { sessionId: id });
     expect((closed.structuredContent as { closed: boolean }).closed).toBe(true);
-    const after = await run(id, '1');
-    expect(after.error?.code).toBe('INVALID_INPUT');
-    expect(after.error?.message).toMatch(/No session/);
+    const gone = await run(id, '1');
+    expect(gone.error?.code).toBe('INVALID_INPUT');
+    expect(gone.error?.message).toMatch(/No session/);
   });
 
   it('say a timeout kept the state when the interrupt stopped the code', async () => {
