@@ -18,9 +18,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EVERYDAY } from './everyday.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SERVER_ENTRY = path.join(ROOT, 'build', 'index.js');
+/** The plain main-thread Pyodide server every ratio is taken against (scripts/yardstick.mjs). */
+const YARDSTICK_ENTRY = path.join(ROOT, 'scripts', 'yardstick.mjs');
 const JSON_OUT = process.argv.includes('--json');
 const CORES = os.availableParallelism?.() ?? os.cpus().length;
 
@@ -38,6 +41,9 @@ const CPU_CODE = 'sum(i*i for i in range(300_000))';
 const AFTER_TIMEOUT_CALLS = 20;
 const INTERRUPT_RUNS = 5;
 const SLEEP_CODE = 'import time; time.sleep(0.5)';
+const EVERYDAY_CALLS = 1000;
+const YARDSTICK_COLD_RUNS = 3;
+const FAULT_RUNS = 4;
 
 const log = (...args) => process.stderr.write(`[bench] ${args.join(' ')}\n`);
 
@@ -54,12 +60,12 @@ function tempDir(tag) {
 const liveServers = new Set();
 
 /** Spawn the built server and connect the SDK client. Returns timing of the spawn as `spawnedAt`. */
-async function startServer(env) {
+async function startServer(env, entry = SERVER_ENTRY) {
   const spawnedAt = performance.now();
   const spawnedAtWall = Date.now();
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [SERVER_ENTRY],
+    args: [entry],
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'info', ...env },
     stderr: 'pipe',
   });
@@ -400,6 +406,69 @@ async function measureTimeouts(cacheDir) {
   await server.close();
 }
 
+/** Each everyday snippet in turn, `calls` calls in all; round trips (ms) and how many failed. */
+async function everydayMix(server, calls) {
+  const times = [];
+  let failed = 0;
+  for (let i = 0; i < calls; i += 1) {
+    const r = await server.run(EVERYDAY[i % EVERYDAY.length]);
+    if (r.isError || r.status !== 'success') failed += 1;
+    times.push(r.ms);
+  }
+  return { p50: percentile(times, 50), p95: percentile(times, 95), totalMs: times.reduce((a, b) => a + b, 0), calls, failed };
+}
+
+async function measureYardstick() {
+  // The yardstick in the same run: a plain server with Pyodide on its main thread (no pool, no
+  // sandbox, no isolation between calls), driven the same way.
+  const cold = [];
+  for (let i = 0; i < YARDSTICK_COLD_RUNS; i += 1) {
+    log(`yardstick: cold start ${i + 1}/${YARDSTICK_COLD_RUNS}…`);
+    const server = await startServer({}, YARDSTICK_ENTRY);
+    await server.ok('print(1)');
+    cold.push(performance.now() - server.spawnedAt);
+    await server.close();
+  }
+  const server = await startServer({}, YARDSTICK_ENTRY);
+  log(`yardstick: ${WARM_CALLS} × print(1), everyday mix ×${EVERYDAY_CALLS}…`);
+  await sequential(server, 'print(1)', WARM_WARMUP);
+  const warm = await sequential(server, 'print(1)', WARM_CALLS);
+  await everydayMix(server, EVERYDAY.length); // imports once, as a warm server would have them
+  const mix = await everydayMix(server, EVERYDAY_CALLS);
+  await server.close();
+  results.yardstick = { coldStartMedianMs: median(cold), warmP50Ms: percentile(warm, 50), mix };
+}
+
+async function measureEveryday(cacheDir) {
+  log(`everyday mix: ${EVERYDAY.length} snippets, ${EVERYDAY_CALLS} calls, MAX_CONCURRENT_EXECUTIONS=2…`);
+  const server = await startServer({ PACKAGE_CACHE_DIR: cacheDir, MAX_CONCURRENT_EXECUTIONS: '2' });
+  await warmWorkers(server, 2);
+  const before = await poolStats(server);
+  const load0 = cpuCounters();
+  const mix = await everydayMix(server, EVERYDAY_CALLS);
+  const otherLoadCores = otherLoad(load0, cpuCounters());
+  const stats = await poolStats(server);
+  await server.close();
+  results.everyday = { ...mix, replacements: stats.workerRestarts - before.workerRestarts, restartsByReason: stats.restartsByReason, otherLoadCores };
+}
+
+async function measureFaultRecovery(cacheDir) {
+  // A memory fault on one worker must not delay the next call another warm worker can serve.
+  log(`fault recovery: bytearray(2**30) at MAX_MEMORY_MB=256, two workers, ×${FAULT_RUNS}…`);
+  const server = await startServer({ PACKAGE_CACHE_DIR: cacheDir, MAX_CONCURRENT_EXECUTIONS: '2', MAX_MEMORY_MB: '256' });
+  await warmWorkers(server, 2);
+  const before = await sequential(server, 'print(6*7)', AFTER_TIMEOUT_CALLS);
+  const next = [];
+  for (let i = 0; i < FAULT_RUNS; i += 1) {
+    const fault = await server.run('x = bytearray(2**30)');
+    if (fault.error?.code !== 'MEMORY_LIMIT_EXCEEDED') throw new BenchError(`expected MEMORY_LIMIT_EXCEEDED, got ${JSON.stringify(fault.raw).slice(0, 600)}`, server);
+    next.push((await server.ok('print(6*7)')).ms);
+    await sleep(300);
+  }
+  await server.close();
+  results.faultRecovery = { beforeP50Ms: median(before), nextMs: next.map((x) => round(x, 2)), nextMaxMs: Math.max(...next) };
+}
+
 async function measureRss(cacheDir) {
   const sample = async (workers) => {
     log(`RSS with MAX_CONCURRENT_EXECUTIONS=${workers}…`);
@@ -564,6 +633,39 @@ function table() {
     nextTarget('afterTerminate', tt.nextP50Ms, tt.beforeP50Ms),
   );
 
+  const y = r.yardstick;
+  const ev = r.everyday;
+  add(
+    'Yardstick (scripts/yardstick.mjs: Pyodide on the main thread, same SDK, no sandbox or isolation), same run: cold start median / warm `print(1)` p50 / everyday mix p50',
+    `${ms(y.coldStartMedianMs)} / ${ms(y.warmP50Ms)} / ${ms(y.mix.p50)}`,
+  );
+  add(
+    'Cold start against the yardstick',
+    `×${round(y.coldStartMedianMs / cold.median, 2)} faster`,
+    `≥ ×2.5 faster: ${verdict('coldVsYardstick', y.coldStartMedianMs / cold.median >= 2.5)}`,
+  );
+  add(
+    'Warm `print(1)` p50 against the yardstick',
+    `${ms(r.warmRoundTripMs.p50)} vs ${ms(y.warmP50Ms)} (×${round(r.warmRoundTripMs.p50 / y.warmP50Ms, 2)})`,
+    `no slower (aim ≤ 1 ms): ${verdict('warmVsYardstick', r.warmRoundTripMs.p50 <= y.warmP50Ms)}`,
+  );
+  add(
+    `Everyday mix (${EVERYDAY.length} standard-library snippets, ${ev.calls} sequential calls, MAX_CONCURRENT_EXECUTIONS=2): p50 / p95 / total`,
+    `${ms(ev.p50)} / ${ms(ev.p95)} / ${ms(ev.totalMs)} (yardstick ${ms(y.mix.p50)} / ${ms(y.mix.p95)} / ${ms(y.mix.totalMs)}); p50 ×${round(ev.p50 / y.mix.p50, 2)}${loadTag(ev.otherLoadCores)}`,
+    `p50 within ×2 of the yardstick: ${verdict('everydayP50', ev.p50 <= 2 * y.mix.p50 && ev.failed === 0)}`,
+  );
+  add(
+    '… worker replacements during the mix',
+    `${ev.replacements}${ev.replacements ? ` (${JSON.stringify(ev.restartsByReason)})` : ''}; failed calls ${ev.failed}`,
+    `0: ${verdict('everydayReplacements', ev.replacements === 0)}`,
+  );
+  const fr = r.faultRecovery;
+  add(
+    `\`bytearray(2**30)\` at MAX_MEMORY_MB=256 (MEMORY_LIMIT_EXCEEDED), two workers: next \`print(6*7)\`, ${FAULT_RUNS} times`,
+    `${fr.nextMs.join(', ')} ms (before: p50 ${ms(fr.beforeP50Ms)})`,
+    `never waits for a worker start (each ≤ 100 ms): ${verdict('faultRecovery', fr.nextMaxMs <= 100)}`,
+  );
+
   const rss = r.rss;
   add('Server RSS, MAX_CONCURRENT_EXECUTIONS=1 / =4 (all workers warm)', `${round(rss.oneWorkerMb)} MiB / ${round(rss.fourWorkersMb)} MiB`);
   add(
@@ -587,6 +689,9 @@ async function main() {
   const cacheDir = await measureColdStarts();
   await measureWarmAndCpu(cacheDir);
   await measureTimeouts(cacheDir);
+  await measureEveryday(cacheDir);
+  await measureFaultRecovery(cacheDir);
+  await measureYardstick();
   await measureRss(cacheDir);
   results.benchSeconds = (performance.now() - started) / 1000;
   results.otherLoadDuringCores = otherLoad(idle1, cpuCounters());

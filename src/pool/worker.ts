@@ -4,7 +4,7 @@ import { createExecutor, type Executor } from '../runtime/execute.js';
 import { createFsGuard, type EmscriptenFs } from '../runtime/fsGuard.js';
 import { createPackageLoader } from '../runtime/packages.js';
 import { installMemoryCap } from '../runtime/memoryCap.js';
-import { loadRuntime } from '../runtime/pyodide.js';
+import { loadRuntime, snapshotMemory } from '../runtime/pyodide.js';
 import { createCallbackGate, hardenRealm, meterBufferConversions } from '../runtime/sandbox.js';
 import type { ExecuteTask, ExecutionOutcome, WorkerData, WorkerTask } from './messages.js';
 import { MOUNT_POINT, NO_OUTPUT, OUTPUT_FLUSH_MS, WORKDIR, type OutputMessage } from './messages.js';
@@ -50,6 +50,7 @@ async function start(): Promise<(task: WorkerTask) => Promise<ExecutionOutcome |
     workdir: WORKDIR,
     writableRoots,
     scratchRoots,
+    baseMemory: snapshotMemory(data.snapshot),
     session: data.session,
   });
 

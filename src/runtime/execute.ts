@@ -63,6 +63,8 @@ export type ExecutorOptions = {
   writableRoots: readonly string[];
   /** The run's own directories, emptied by every reset: the working directory and /tmp. */
   scratchRoots: readonly string[];
+  /** The memory the interpreter was restored from (see ResetOptions.base). */
+  baseMemory: Uint8Array;
   /**
    * A session's interpreter: its namespace, imports and files stay from call to call; it is put
    * back to the reset point only when the session is reset.
@@ -104,7 +106,7 @@ export function createExecutor(
   };
   const bridge = createPyBridge(py, harnessSource, sleep);
   const { harness: h, runner: t, release, toJs } = bridge;
-  const resetPoint = createResetPoint(py, { scratchRoots: options.scratchRoots, workdir: options.workdir });
+  const resetPoint = createResetPoint(py, { scratchRoots: options.scratchRoots, workdir: options.workdir, base: options.baseMemory });
   // The reset point's memory size: the memory limit and the recycling threshold count from here.
   let baselineBytes = heap();
   /** Why the reset point no longer fits this interpreter (a session's install): reset by replacing it. */

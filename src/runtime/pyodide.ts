@@ -32,7 +32,9 @@ export async function loadRuntime(options: LoadOptions): Promise<PyodideAPI> {
   allowConstantsUnderPermissionModel();
   const { distDir, baseUrl, lockFile, cacheDir } = options.packages;
   const discard = () => {};
-  return loadPyodide({
+  const restore = options.snapshot ? growMemoryFor(snapshotMemory(options.snapshot).length) : () => {};
+  try {
+    return await loadPyodide({
     jsglobals: Object.create(null) as object,
     // matplotlib's default in Pyodide draws on an HTML canvas through `js`: render with Agg.
     env: { HOME: '/home/pyodide', MPLBACKEND: 'Agg' },
@@ -45,7 +47,41 @@ export async function loadRuntime(options: LoadOptions): Promise<PyodideAPI> {
     ...(!distDir && lockFile ? { lockFileURL: lockFile } : {}),
     ...(options.snapshot ? { _loadSnapshot: options.snapshot } : {}),
     ...(options.forSnapshot ? { _makeSnapshot: true } : {}),
-  });
+    });
+  } finally {
+    restore();
+  }
+}
+
+/**
+ * Pyodide restores a snapshot into the memory the module was instantiated with (30 MiB, set in
+ * the binary), which a snapshot with the warm imports outgrows ("offset is out of bounds"). So
+ * the instance's memory is grown to the snapshot's size as soon as it exists, before Pyodide
+ * makes its views of it. Returns the function that puts WebAssembly.instantiate back.
+ */
+function growMemoryFor(bytes: number): () => void {
+  const wasm = WebAssembly as unknown as { instantiate: (...args: unknown[]) => Promise<unknown> };
+  const original = wasm.instantiate;
+  wasm.instantiate = async function instantiateGrown(this: unknown, ...args: unknown[]) {
+    const result = (await Reflect.apply(original, this, args)) as { instance?: { exports: Record<string, unknown> } };
+    const memory = result.instance?.exports.memory;
+    if (memory instanceof WebAssembly.Memory && memory.buffer.byteLength < bytes) {
+      memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65_536));
+    }
+    return result;
+  };
+  return () => {
+    wasm.instantiate = original;
+  };
+}
+
+/**
+ * The WebAssembly memory inside a snapshot made by makeMemorySnapshot: a header (magic, the
+ * memory's offset, the JSON of Pyodide's JavaScript references, the build id), then the memory.
+ */
+export function snapshotMemory(snapshot: Uint8Array): Uint8Array {
+  const header = new Uint32Array(snapshot.buffer, snapshot.byteOffset, 4);
+  return snapshot.subarray(header[1] ?? 0);
 }
 
 /** Where the snapshot keeps the harness module until a worker takes it (see takeHarness). */

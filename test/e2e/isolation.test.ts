@@ -78,10 +78,10 @@ describe('nothing a run does in Python survives it', () => {
 
   it('modules first imported during a run, and what the run did to them', async () => {
     const out = await after(
-      'import mimetypes, email.policy, argparse\nmimetypes.types_map[".py"] = "application/evil"\nimport sys\nsys.modules["json"] = mimetypes',
-      'import sys, json\nprint("mimetypes" in sys.modules, json.__name__)\nimport mimetypes\nprint(mimetypes.guess_type("a.py")[0])',
+      'import ftplib, pstats, mimetypes\nmimetypes.types_map[".py"] = "application/evil"\nimport sys\nsys.modules["json"] = ftplib',
+      'import sys, json\nprint("ftplib" in sys.modules, "pstats" in sys.modules, json.__name__)\nimport mimetypes\nprint(mimetypes.guess_type("a.py")[0])',
     );
-    expect(out).toBe('False json\ntext/x-python\n');
+    expect(out).toBe('False False json\ntext/x-python\n');
   });
 
   it('interpreter and locale settings', async () => {

@@ -57,10 +57,10 @@ describe('sessions', () => {
 
   it('can be reset and closed', async () => {
     const id = await create();
-    await run(id, 'x = 1\nimport mimetypes, os\nopen("kept.txt", "w").write("1")\nos.chdir("/tmp")');
+    await run(id, 'x = 1\nimport ftplib, os\nopen("kept.txt", "w").write("1")\nos.chdir("/tmp")');
     const replacedBefore = server.stderr().split('"message":"worker replaced"').length;
     await server.call('reset_session', { sessionId: id });
-    const after = await run(id, "import sys, os\n('x' in globals(), 'mimetypes' in sys.modules, os.listdir('.'), os.getcwd())");
+    const after = await run(id, "import sys, os\n('x' in globals(), 'ftplib' in sys.modules, os.listdir('.'), os.getcwd())");
     expect(after.result).toBe("(False, False, [], '/home/pyodide/work')");
     // The same memory rewrite as after every call outside a session: the worker stays.
     expect(server.stderr().split('"message":"worker replaced"').length).toBe(replacedBefore);
