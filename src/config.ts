@@ -93,6 +93,9 @@ export const ConfigSchema = z.object({
   LOG_LEVEL: enumVar(['debug', 'info', 'error'] as const, 'info'),
   LOG_FORMAT: enumVar(['json', 'text'] as const, 'json'),
   PREINSTALLED_PACKAGES: listVar(),
+  WARM_IMPORTS: listVar().pipe(
+    z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, { error: 'must be module names (like xml.sax or numpy), separated by spaces' })),
+  ),
   PACKAGE_CACHE_DIR: absolutePathVar(),
   PYODIDE_DIST_DIR: absolutePathVar(),
   PYODIDE_DIST_URL: urlVar().optional(),
@@ -129,6 +132,8 @@ export type Config = Readonly<{
   logLevel: 'debug' | 'info' | 'error';
   logFormat: 'json' | 'text';
   preinstalledPackages: readonly string[];
+  /** Modules imported into the start-up snapshot besides the built-in list (runtime/warmImports.ts). */
+  warmImports: readonly string[];
   packageCacheDir: string;
   pyodideDistDir: string | undefined;
   pyodideDistUrl: string | undefined;
@@ -214,6 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     logLevel: v.LOG_LEVEL,
     logFormat: v.LOG_FORMAT,
     preinstalledPackages: Object.freeze(v.PREINSTALLED_PACKAGES),
+    warmImports: Object.freeze(v.WARM_IMPORTS),
     packageCacheDir: v.PACKAGE_CACHE_DIR ?? defaultCacheDir(env),
     pyodideDistDir: v.PYODIDE_DIST_DIR,
     pyodideDistUrl: v.PYODIDE_DIST_URL,

@@ -21,7 +21,7 @@ export async function main(config: Config): Promise<void> {
   const metrics = new Metrics();
   const paths = cachePaths(config);
   const packageSource = resolvePackageSource(config, logger);
-  const snapshot = loadOrMakeSnapshot({ packages: packageSource, snapshotDir: paths.snapshots, logger });
+  const snapshot = loadOrMakeSnapshot({ packages: packageSource, extraImports: config.warmImports, snapshotDir: paths.snapshots, logger });
   let pool: ExecutorPool | undefined;
   const packages = createPackageManager({ config, logger, snapshot, packageSource, onChange: () => pool?.syncPackages() });
   pool = createExecutorPool({

@@ -27,6 +27,8 @@ export function readHarnessSource(): string {
 
 export type SnapshotOptions = {
   packages: Promise<PackageSource>;
+  /** Modules to import besides WARM_IMPORTS (the WARM_IMPORTS setting). */
+  extraImports: readonly string[];
   snapshotDir: string;
   logger: Logger;
 };
@@ -38,7 +40,7 @@ export async function loadOrMakeSnapshot(options: SnapshotOptions): Promise<Uint
   const harnessSource = readHarnessSource();
   const { pyodideVersion } = runtimeInfo();
   const key = createHash('sha256')
-    .update(JSON.stringify({ pyodideVersion, WARM_IMPORTS, source: { ...packages, cacheDir: null }, harnessSource, v: 4 }))
+    .update(JSON.stringify({ pyodideVersion, WARM_IMPORTS, extra: options.extraImports, source: { ...packages, cacheDir: null }, harnessSource, v: 4 }))
     .digest('hex')
     .slice(0, 16);
   const file = path.join(options.snapshotDir, `pyodide-${pyodideVersion}-${key}.bin`);
@@ -52,8 +54,9 @@ export async function loadOrMakeSnapshot(options: SnapshotOptions): Promise<Uint
       logger.info({ file, error: String(error) }, 'snapshot cache unreadable; making a new snapshot');
     }
   }
-  const bytes = await makeInWorker(packages, harnessSource);
+  const { bytes, failed } = await makeInWorker(packages, harnessSource, options.extraImports);
   logger.info({ ms: Math.round(performance.now() - started), bytes: bytes.length }, 'snapshot made');
+  if (failed.length > 0) logger.warn({ modules: failed }, 'WARM_IMPORTS: these modules could not be imported and are not warm');
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
@@ -99,17 +102,17 @@ function toShared(bytes: Uint8Array): Uint8Array {
   return shared;
 }
 
-function makeInWorker(packages: PackageSource, harnessSource: string): Promise<Uint8Array> {
+function makeInWorker(packages: PackageSource, harnessSource: string, extraImports: readonly string[]): Promise<{ bytes: Uint8Array; failed: string[] }> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./snapshotWorker.js', import.meta.url), {
       env: {},
-      workerData: { packages, harnessSource },
+      workerData: { packages, harnessSource, extraImports },
       stdout: true, // anything printed while loading is dropped, never copied to the MCP channel
     });
     worker.stdout.resume();
-    worker.once('message', (message: { ok: boolean; bytes?: Uint8Array; error?: string }) => {
+    worker.once('message', (message: { ok: boolean; bytes?: Uint8Array; failed?: string[]; error?: string }) => {
       void worker.terminate();
-      if (message.ok && message.bytes) resolve(message.bytes);
+      if (message.ok && message.bytes) resolve({ bytes: message.bytes, failed: message.failed ?? [] });
       else reject(new Error(`could not make the Pyodide snapshot: ${message.error}`));
     });
     worker.once('error', reject);

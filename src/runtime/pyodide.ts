@@ -92,9 +92,29 @@ export const HARNESS_MODULE = '__mcp_harness__';
  * already compiled and run (compiling it in a freshly restored interpreter takes ~0.5 s, since
  * the compiler's own code is still cold there).
  */
-export async function makeSnapshot(packages: PackageSource, harnessSource: string): Promise<Uint8Array> {
+export async function makeSnapshot(
+  packages: PackageSource,
+  harnessSource: string,
+  extraImports: readonly string[] = [],
+): Promise<{ bytes: Uint8Array; failed: string[] }> {
   const py = await loadRuntime({ packages, forSnapshot: true });
   py.runPython(`import ${WARM_IMPORTS.join(', ')}`);
+  // The user's own list: a module that is not there (or fails) is reported, not fatal.
+  const failed = (py.runPython(
+    `def _warm(names):
+    import importlib
+    failed = []
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except BaseException:
+            failed.append(name)
+    return failed
+_warm(${JSON.stringify(extraImports)})`,
+  ) as { toJs(): string[]; destroy(): void });
+  const failedNames = failed.toJs();
+  failed.destroy();
+  py.runPython('del _warm');
   const load = py.runPython(
     `def _load(source):
     import sys, types
@@ -107,7 +127,7 @@ _load`,
   load(harnessSource);
   load.destroy();
   py.runPython('del _load');
-  return py.makeMemorySnapshot();
+  return { bytes: py.makeMemorySnapshot(), failed: failedNames };
 }
 
 /**

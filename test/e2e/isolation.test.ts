@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -204,6 +207,22 @@ describe('everyday code keeps its worker', () => {
       expect(report.pool.workerRestarts).toBe(0);
     } finally {
       await pool.close();
+    }
+  });
+});
+
+describe('warm imports', () => {
+  it('the snapshot holds everyday modules and those WARM_IMPORTS names; a name that cannot be imported is reported, not fatal', async () => {
+    // A cache of its own: this snapshot is another one, which must not push the suite's out.
+    const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-pyexec-warm-'));
+    const warm = await startServer({ MAX_CONCURRENT_EXECUTIONS: '1', WARM_IMPORTS: 'ftplib no_such_module_here', PACKAGE_CACHE_DIR: cache });
+    try {
+      const r = await warm.run('import sys\nprint([m in sys.modules for m in ("email.policy", "argparse", "unittest", "ftplib", "pydoc")])');
+      expect(r.stdout).toBe('[True, True, True, True, False]\n');
+      expect(warm.stderr()).toMatch(/"modules":\["no_such_module_here"\].*WARM_IMPORTS: these modules could not be imported/);
+    } finally {
+      await warm.close();
+      fs.rmSync(cache, { recursive: true, force: true });
     }
   });
 });

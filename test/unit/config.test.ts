@@ -44,6 +44,7 @@ describe('loadConfig defaults', () => {
       logLevel: 'info',
       logFormat: 'json',
       preinstalledPackages: [],
+      warmImports: [],
       packageCacheDir: defaultCacheDir({ HOME: '/home/tester' }),
       pyodideDistDir: undefined,
       pyodideDistUrl: undefined,
@@ -147,6 +148,11 @@ describe('loadConfig booleans', () => {
 });
 
 describe('loadConfig lists', () => {
+  it('takes WARM_IMPORTS as module names and refuses anything else', () => {
+    expect(load({ WARM_IMPORTS: 'xml.sax  ftplib' }).warmImports).toEqual(['xml.sax', 'ftplib']);
+    expect(() => load({ WARM_IMPORTS: 'os; import x' })).toThrow(/WARM_IMPORTS.*module names/);
+  });
+
   it('splits PREINSTALLED_PACKAGES on spaces', () => {
     expect(load({ PREINSTALLED_PACKAGES: 'numpy  pandas\tsympy' }).preinstalledPackages).toEqual([
       'numpy',
