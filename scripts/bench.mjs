@@ -27,7 +27,7 @@ const YARDSTICK_ENTRY = path.join(ROOT, 'scripts', 'yardstick.mjs');
 const JSON_OUT = process.argv.includes('--json');
 const CORES = os.availableParallelism?.() ?? os.cpus().length;
 
-/** Must match STOP_GRACE_MS in src/pool/executorPool.ts. */
+/** Must match STOP_GRACE_MS in src/pool/stopper.ts. */
 const STOP_GRACE_MS = 1000;
 
 // Sizes (keep the whole run under ~3 minutes on 2 cores).

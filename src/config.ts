@@ -88,6 +88,7 @@ export const ConfigSchema = z.object({
   MAX_OUTPUT_FILES: intVar({ min: 0, max: 1000, default: 10 }),
   MAX_OUTPUT_FILES_BYTES: intVar({ min: 0, max: 256 * MIB, default: 8 * MIB }),
   WORKER_MAX_EXECUTIONS: intVar({ min: 0, max: 1_000_000_000, default: 0 }),
+  WORKER_IDLE_TIMEOUT_MS: intVar({ min: 100, max: 86_400_000, default: 60_000 }),
   MAX_SESSIONS: optionalIntVar({ min: 0, max: 256 }).optional(),
   SESSION_IDLE_TIMEOUT_MS: intVar({ min: 1000, max: 86_400_000, default: 600_000 }),
   LOG_LEVEL: enumVar(['debug', 'info', 'error'] as const, 'info'),
@@ -127,6 +128,8 @@ export type Config = Readonly<{
   maxOutputFiles: number;
   maxOutputFilesBytes: number;
   workerMaxExecutions: number;
+  /** A worker beyond the one kept warm that has run nothing for this long is stopped. */
+  workerIdleTimeoutMs: number;
   maxSessions: number;
   sessionIdleTimeoutMs: number;
   logLevel: 'debug' | 'info' | 'error';
@@ -213,6 +216,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     maxOutputFiles: v.MAX_OUTPUT_FILES,
     maxOutputFilesBytes: v.MAX_OUTPUT_FILES_BYTES,
     workerMaxExecutions: v.WORKER_MAX_EXECUTIONS,
+    workerIdleTimeoutMs: v.WORKER_IDLE_TIMEOUT_MS,
     // Unset: on for stdio (one user's laptop), off for HTTP (a shared service opts in).
     maxSessions: v.MAX_SESSIONS ?? (v.MCP_TRANSPORT === 'http' ? 0 : 4),
     sessionIdleTimeoutMs: v.SESSION_IDLE_TIMEOUT_MS,

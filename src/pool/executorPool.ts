@@ -1,50 +1,36 @@
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
-import { Piscina } from 'piscina';
 import type { Config } from '../config.js';
 import type { InputFile } from '../runtime/files.js';
 import type { PackageSource } from '../runtime/pyodide.js';
-import { ExecutorError, type ErrorInfo } from '../errors.js';
+import { ExecutorError } from '../errors.js';
 import type { Logger } from '../logging.js';
-import { retiringBalancer } from './balancer.js';
 import { readHarnessSource } from './snapshot.js';
 import {
   CONTROL,
-  NO_OUTPUT,
-  SIGINT,
   STOP_REASON,
   TASK_STATE,
   createControlBlock,
-  requestStop,
   type ExecuteTask,
   type ExecutionOutcome,
   type OutputMessage,
   type PackageRecord,
   type WorkerData,
-  type WorkerTask,
 } from './messages.js';
+import { createReplacementLog } from './replacements.js';
+import { failedResult, lostWorkerError, timeoutError, type PoolResult } from './results.js';
+import { STOP_GRACE_MS, createStopper } from './stopper.js';
+import { WARM_WORKERS, startThreads, type Threads } from './threads.js';
+
+export type { PoolResult } from './results.js';
+export { jsHeapLimitMb } from './threads.js';
 
 /**
- * The main thread's side of execution: a Piscina pool of warm Pyodide workers, with the time
- * limit, cancellation, and worker replacement that keep one bad run from touching any other.
- *
- * Stopping a run takes two steps. First a SIGINT through the task's shared control block raises
- * KeyboardInterrupt inside Python, so the worker and its loaded packages survive. If Python has not
- * returned after a grace period (a single long C call, code that swallows the interrupt), the task
- * is aborted: Piscina terminates that worker and the pool starts a replacement in the background.
+ * The main thread's side of execution: runs a call on a worker of the pool (threads.ts) with the
+ * time limit and cancellation (stopper.ts), and replaces workers that fail or cannot be trusted
+ * (replacements.ts), so that one bad run never touches any other.
  */
 
-/** How long Python gets to honour an interrupt before its worker is terminated. */
-export const STOP_GRACE_MS = 1000;
-/**
- * When the interrupt is sent again: soon after the first (Pyodide reads and then clears the
- * interrupt word without an atomic exchange, so a signal written in between is lost: measured,
- * about one in five), then steadily, for code that catches a KeyboardInterrupt and carries on.
- */
-const INTERRUPT_RESEND_MS = [2, 10, 30];
-const INTERRUPT_REPEAT_MS = 100;
 /** Bound on a worker's own preparation before it starts the code (installing new packages). */
 const START_DEADLINE_MS = 120_000;
 /** How often a task refused by (or lost with) a retiring worker is sent again. */
@@ -67,11 +53,6 @@ export type ExecuteRequest = {
   onOutput?: ((batch: OutputMessage) => void) | undefined;
   files?: InputFile[] | undefined;
 };
-
-/** A run's outcome as the pool reports it; `elapsedMs` is measured here, from start to answer. */
-export type PoolResult =
-  | (Omit<ExecutionOutcome, 'worker'> & { elapsedMs: number; queuedMs: number; workerRestarted: boolean })
-  | { ok: false; cancelled: true; elapsedMs: number; queuedMs: number };
 
 export type PoolStats = {
   workers: number;
@@ -112,17 +93,11 @@ export type PoolDeps = {
   session?: boolean;
 };
 
-export function jsHeapLimitMb(maxMemoryMb: number): number {
-  return Math.min(512, Math.max(64, Math.round(maxMemoryMb / 2)));
-}
-
-const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
-
 export function createExecutorPool(deps: PoolDeps): ExecutorPool {
   const { config, logger } = deps;
   const retiring = new Int32Array(new SharedArrayBuffer(4 * 1024));
   const harnessSource = readHarnessSource();
-  type Pool = Piscina<WorkerTask, ExecutionOutcome | null>;
+  type Pool = Threads;
   let piscina: Pool | undefined;
   const created: Promise<Pool> = Promise.all([deps.snapshot, deps.packageSource]).then(([snapshot, packageSource]) => {
     const workerData: WorkerData = {
@@ -137,39 +112,7 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
       retiring,
       session: Boolean(deps.session),
     };
-    piscina = new Piscina({
-      filename: WORKER_FILE,
-      // One worker at start keeps the cold start short; the others start right after it
-      // (warmUp), and whenever calls queue.
-      minThreads: 1,
-      maxThreads: config.maxConcurrentExecutions,
-      idleTimeout: Infinity,
-      concurrentTasksPerWorker: 1,
-      // First come, first served: without it, a task the balancer passes over goes to the tail.
-      stricterFIFO: true,
-      // Event-driven workers: Atomics-based idling would freeze the worker's event loop between
-      // tasks, and Pyodide's asyncio needs it.
-      atomics: 'disabled',
-      env: {},
-      // The JavaScript heap of a worker (Pyodide's own objects, about 16 MB, plus whatever Python
-      // converts to JavaScript) is capped too: half the memory limit, within 64–512 MB.
-      resourceLimits: { maxOldGenerationSizeMb: jsHeapLimitMb(config.maxMemoryMb), maxYoungGenerationSizeMb: 16 },
-      workerData,
-      loadBalancer: retiringBalancer(retiring),
-    });
-    piscina.on('message', (message: { type?: string; threadId?: number; error?: string; level?: string; text?: string; reason?: string }) => {
-      if (message?.type === 'worker-retire' && typeof message.threadId === 'number') {
-        retireWorker(message.threadId, String(message.reason ?? 'retired'));
-      } else if (message?.type === 'worker-fatal') {
-        logger.error({ threadId: message.threadId, error: message.error }, 'worker failed');
-      } else if (message?.type === 'worker-log') {
-        const log = message.level === 'error' ? logger.error.bind(logger) : logger.debug.bind(logger);
-        log({ threadId: message.threadId, text: message.text }, 'worker console');
-      }
-    });
-    piscina.on('error', (error: unknown) => {
-      logger.error({ error: String(error) }, 'worker pool error');
-    });
+    piscina = startThreads(config, workerData, logger, (threadId, reason) => retireWorker(threadId, reason));
     return piscina;
   });
   created.catch((error: unknown) => logger.error({ error: String(error) }, 'Python runtime failed to start'));
@@ -182,8 +125,7 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
   };
 
   let closed = false;
-  let restarts = 0;
-  const restartsByReason: Record<string, number> = {};
+  const replacements = createReplacementLog(logger);
   let busy = 0;
   let waiting = 0;
   let firstReady: Promise<void> | undefined;
@@ -191,10 +133,7 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
   let lastStartError: string | undefined;
 
   const noteRestart = (reason: string, threadId?: number) => {
-    restarts += 1;
-    const key = reason.replace(/\d+/g, 'N');
-    restartsByReason[key] = (restartsByReason[key] ?? 0) + 1;
-    logger.info({ threadId, reason }, 'worker replaced');
+    replacements.note(reason, threadId);
     if (!closed && startFailures < START_FAILURE_LIMIT) warmUp();
   };
 
@@ -216,10 +155,10 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
       if (outcome?.refused) throw new Error(outcome.refused);
     });
 
-  /** Start workers up to the limit, in the background, by sending each a no-op task. */
+  /** Start workers up to the warm minimum, in the background, by sending each a no-op task. */
   const warmUp = () => {
     if (!piscina) return;
-    const missing = config.maxConcurrentExecutions - piscina.threads.length;
+    const missing = WARM_WORKERS - piscina.threads.length;
     for (let i = 0; i < missing; i += 1) {
       ping(piscina).catch(() => {
         /* closing, the queue is full of real work, or the worker could not start (counted) */
@@ -275,25 +214,13 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
     const abort = new AbortController();
     const submitted = performance.now();
     let startedAt: number | undefined;
-    let hardStopped = false;
+    const stopper = createStopper(control, abort);
     const timers: NodeJS.Timeout[] = [];
-    const clearTimers = () => timers.splice(0).forEach((t) => clearTimeout(t));
-
-    const stop = (reason: number) => {
-      requestStop(control, reason);
-      const resend = () => {
-        Atomics.store(control, CONTROL.INTERRUPT, SIGINT);
-        Atomics.notify(control, CONTROL.INTERRUPT);
-      };
-      for (const ms of INTERRUPT_RESEND_MS) timers.push(setTimeout(resend, ms));
-      timers.push(setInterval(resend, INTERRUPT_REPEAT_MS));
-      timers.push(
-        setTimeout(() => {
-          hardStopped = true;
-          abort.abort(reason === STOP_REASON.TIMEOUT ? 'timeout' : 'cancelled');
-        }, STOP_GRACE_MS),
-      );
+    const clearTimers = () => {
+      timers.splice(0).forEach((t) => clearTimeout(t));
+      stopper.clear();
     };
+    const stop = (reason: number) => stopper.stop(reason);
 
     const onCancel = () => {
       if (startedAt === undefined) {
@@ -376,7 +303,7 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
       const { worker, ...rest } = outcome;
       if (rest.startFailed) {
         const waited = performance.now() - submitted;
-        return failed(
+        return failedResult(
           {
             code: 'INTERNAL_ERROR',
             message: `No worker could run the code: ${rest.refused}. The server keeps trying a new worker on each call; the server log has the details`,
@@ -404,12 +331,12 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
       const queuedMs = (startedAt ?? submitted) - submitted;
       const reason = Atomics.load(control, CONTROL.REASON);
       if (reason === STOP_REASON.CANCELLED) {
-        if (hardStopped) noteRestart('cancelled run did not stop');
+        if (stopper.hardStopped) noteRestart('cancelled run did not stop');
         return { ok: false, cancelled: true, elapsedMs, queuedMs };
       }
-      if (reason === STOP_REASON.TIMEOUT && hardStopped) {
+      if (reason === STOP_REASON.TIMEOUT && stopper.hardStopped) {
         noteRestart('timed-out run did not stop');
-        return failed(timeoutError(request.timeoutMs, elapsedMs, true), elapsedMs, queuedMs, true);
+        return failedResult(timeoutError(request.timeoutMs, elapsedMs, true), elapsedMs, queuedMs, true);
       }
       return handleRejection(error, elapsedMs, queuedMs);
     } finally {
@@ -426,63 +353,11 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
     }
   }
 
-  function handleRejection(error: unknown, elapsedMs: number, queuedMs: number): PoolResult {
-    const e = error as { message?: string; code?: string };
-    const message = String(e?.message ?? error);
-    if (e?.code === 'ERR_WORKER_OUT_OF_MEMORY' || /out of memory/i.test(message)) {
-      noteRestart('JavaScript heap out of memory');
-      return failed(
-        {
-          code: 'MEMORY_LIMIT_EXCEEDED',
-          message: 'The code used more JavaScript memory than a worker may have; its worker was replaced',
-          details: { limitMb: config.maxMemoryMb, heap: 'javascript' },
-        },
-        elapsedMs,
-        queuedMs,
-        true,
-      );
-    }
-    const exit = /worker exited with code: (\d+)/.exec(message);
-    noteRestart(exit ? `worker exited with code ${exit[1]}` : 'worker failed');
-    logger.error({ error: message }, 'execution lost its worker');
-    return failed(
-      {
-        code: 'INTERNAL_ERROR',
-        message: `The worker running this code stopped unexpectedly${exit ? ` (exit code ${exit[1]})` : ''}; it has been replaced, other executions are unaffected`,
-        details: { reason: 'WORKER_EXIT', exitCode: exit ? Number(exit[1]) : null },
-      },
-      elapsedMs,
-      queuedMs,
-      true,
-    );
-  }
-
-  function timeoutError(limitMs: number, elapsedMs: number, hard: boolean): ErrorInfo {
-    return {
-      code: 'EXECUTION_TIMEOUT',
-      message: `Execution exceeded the time limit of ${limitMs} ms (stopped after ${Math.round(elapsedMs)} ms)`,
-      details: {
-        timeoutMs: limitMs,
-        elapsedMs: Math.round(elapsedMs),
-        stoppedBy: hard ? 'worker terminated (the code ignored the interrupt)' : 'interrupt',
-      },
-    };
-  }
-
-  function failed(error: ErrorInfo, elapsedMs: number, queuedMs: number, workerRestarted: boolean): PoolResult {
-    return {
-      ok: false,
-      stdout: NO_OUTPUT,
-      stderr: NO_OUTPUT,
-      result: null,
-      error,
-      durationMs: elapsedMs,
-      memory: { wasmMb: 0, grewMb: 0 },
-      files: [],
-      elapsedMs,
-      queuedMs,
-      workerRestarted,
-    };
+  function handleRejection(rejection: unknown, elapsedMs: number, queuedMs: number): PoolResult {
+    const lost = lostWorkerError(rejection, config.maxMemoryMb);
+    noteRestart(lost.reason);
+    if (lost.error.code !== 'MEMORY_LIMIT_EXCEEDED') logger.error({ error: lost.message.slice(0, 1000) }, 'execution lost its worker');
+    return failedResult(lost.error, elapsedMs, queuedMs, true);
   }
 
   return {
@@ -493,8 +368,8 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
       busy,
       queued: waiting,
       maxQueue: config.maxQueueSize,
-      workerRestarts: restarts,
-      restartsByReason: { ...restartsByReason },
+      workerRestarts: replacements.total,
+      restartsByReason: replacements.byReason(),
       startFailures,
       ...(lastStartError ? { lastStartError } : {}),
     }),

@@ -31,7 +31,8 @@ describe('sessions', () => {
     await run(a, "secret = 'A'");
     await run(b, "secret = 'B'");
     expect((await run(a, 'secret')).result).toBe("'A'");
-    expect((await run(b, 'secret')).result).toBe("'B'");
+    const rb = await run(b, 'secret');
+    expect(rb.result, JSON.stringify(rb)).toBe("'B'");
     expect((await run(undefined, "'secret' in globals()")).result).toBe('False');
     await server.call('close_session', { sessionId: a });
     await server.call('close_session', { sessionId: b });

@@ -39,6 +39,7 @@ describe('loadConfig defaults', () => {
       maxOutputFiles: 10,
       maxOutputFilesBytes: 8 * 1024 * 1024,
       workerMaxExecutions: 0,
+      workerIdleTimeoutMs: 60_000,
       maxSessions: 4,
       sessionIdleTimeoutMs: 600_000,
       logLevel: 'info',
@@ -91,6 +92,7 @@ describe('loadConfig integers', () => {
     ['MAX_CODE_BYTES', '64', 'maxCodeBytes', 64],
     ['MAX_INPUT_BYTES', '0', 'maxInputBytes', 0],
     ['WORKER_MAX_EXECUTIONS', '1', 'workerMaxExecutions', 1],
+    ['WORKER_IDLE_TIMEOUT_MS', '5000', 'workerIdleTimeoutMs', 5000],
   ] as const)('reads %s=%s as %s', (variable, value, key, expected) => {
     expect(load({ [variable]: value })[key]).toBe(expected);
   });
