@@ -497,6 +497,42 @@ async function measureRss(cacheDir) {
   };
 }
 
+/**
+ * What a server holds with nothing to do (every MCP client starts one of its own): after start-up
+ * and one call, then at the peak of a burst of MAX_CONCURRENT_EXECUTIONS slow calls, then once the
+ * extra workers have gone (WORKER_IDLE_TIMEOUT_MS shortened to IDLE_TIMEOUT_MS for the run).
+ */
+const IDLE_WAIT_MS = 10_000;
+const IDLE_TIMEOUT_MS = 5_000;
+async function measureIdle(cacheDir) {
+  log(`idle footprint: default pool, ${IDLE_WAIT_MS / 1000} s without a call, a burst, then ${IDLE_TIMEOUT_MS / 1000} s idle…`);
+  const server = await startServer({ PACKAGE_CACHE_DIR: cacheDir, WORKER_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS) });
+  const pid = await server.realPid();
+  await server.ok('print(1)');
+  await sleep(IDLE_WAIT_MS);
+  const idle = { workers: (await poolStats(server)).workers, rssMb: rssMb(pid) };
+  const max = (await poolStats(server)).maxWorkers;
+  let done = false;
+  const burst = Promise.all(Array.from({ length: max }, () => server.ok('import time; time.sleep(3)'))).finally(() => (done = true));
+  const peak = { workers: 0, rssMb: 0 };
+  while (!done) {
+    peak.workers = Math.max(peak.workers, (await poolStats(server)).workers);
+    peak.rssMb = Math.max(peak.rssMb, rssMb(pid));
+    await sleep(100);
+  }
+  await burst;
+  const shrinkStarted = performance.now();
+  let workers = (await poolStats(server)).workers;
+  while (workers > 1 && performance.now() - shrinkStarted < IDLE_TIMEOUT_MS + 15_000) {
+    await sleep(250);
+    workers = (await poolStats(server)).workers;
+  }
+  await sleep(500);
+  const after = { workers, rssMb: rssMb(pid), afterMs: performance.now() - shrinkStarted };
+  await server.close();
+  results.idle = { idle, peak, after, maxWorkers: max };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Report
 
@@ -673,6 +709,18 @@ function table() {
     `${round(rss.perWorkerMb)} MiB${rss.launcherMb ? ` (plus ${round(rss.launcherMb)} MiB for the launcher process, ${rss.relaunch})` : ''}`,
   );
 
+  const idle = r.idle;
+  add(
+    `Idle server (default pool of ${idle.maxWorkers}), ${IDLE_WAIT_MS / 1000} s after its first call: workers, RSS`,
+    `${idle.idle.workers} worker, ${round(idle.idle.rssMb)} MiB`,
+    `one warm worker: ${verdict('idleWorkers', idle.idle.workers === 1)}`,
+  );
+  add(
+    `… at the peak of ${idle.maxWorkers} slow calls at once, then after WORKER_IDLE_TIMEOUT_MS (${IDLE_TIMEOUT_MS / 1000} s here)`,
+    `${idle.peak.workers} workers, ${round(idle.peak.rssMb)} MiB → ${idle.after.workers} worker, ${round(idle.after.rssMb)} MiB (${round(idle.after.afterMs / 1000, 1)} s after the burst)`,
+    `grows to the limit and shrinks back: ${verdict('idleShrink', idle.peak.workers === idle.maxWorkers && idle.after.workers === 1)}`,
+  );
+
   const esc = (s) => String(s).replace(/\|/g, '\\|');
   return ['| metric | value | target |', '|---|---|---|', ...rows.map((row) => `| ${row.map(esc).join(' | ')} |`)].join('\n');
 }
@@ -693,6 +741,7 @@ async function main() {
   await measureFaultRecovery(cacheDir);
   await measureYardstick();
   await measureRss(cacheDir);
+  await measureIdle(cacheDir);
   results.benchSeconds = (performance.now() - started) / 1000;
   results.otherLoadDuringCores = otherLoad(idle1, cpuCounters());
   results.machine = machine();
