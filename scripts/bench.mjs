@@ -499,7 +499,7 @@ async function measureRss(cacheDir) {
 
 /**
  * What a server holds with nothing to do (every MCP client starts one of its own): after start-up
- * and one call, then at the peak of a burst of MAX_CONCURRENT_EXECUTIONS slow calls, then once the
+ * with no call at all, then at the peak of a burst of MAX_CONCURRENT_EXECUTIONS slow calls, then once the
  * extra workers have gone (WORKER_IDLE_TIMEOUT_MS shortened to IDLE_TIMEOUT_MS for the run).
  */
 const IDLE_WAIT_MS = 10_000;
@@ -508,7 +508,6 @@ async function measureIdle(cacheDir) {
   log(`idle footprint: default pool, ${IDLE_WAIT_MS / 1000} s without a call, a burst, then ${IDLE_TIMEOUT_MS / 1000} s idle…`);
   const server = await startServer({ PACKAGE_CACHE_DIR: cacheDir, WORKER_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS) });
   const pid = await server.realPid();
-  await server.ok('print(1)');
   await sleep(IDLE_WAIT_MS);
   const idle = { workers: (await poolStats(server)).workers, rssMb: rssMb(pid) };
   const max = (await poolStats(server)).maxWorkers;
@@ -711,7 +710,7 @@ function table() {
 
   const idle = r.idle;
   add(
-    `Idle server (default pool of ${idle.maxWorkers}), ${IDLE_WAIT_MS / 1000} s after its first call: workers, RSS`,
+    `Idle server (default pool of ${idle.maxWorkers}), ${IDLE_WAIT_MS / 1000} s after start-up without a call: workers, RSS`,
     `${idle.idle.workers} worker, ${round(idle.idle.rssMb)} MiB`,
     `one warm worker: ${verdict('idleWorkers', idle.idle.workers === 1)}`,
   );

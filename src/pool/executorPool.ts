@@ -20,7 +20,7 @@ import {
 import { createReplacementLog } from './replacements.js';
 import { failedResult, lostWorkerError, timeoutError, type PoolResult } from './results.js';
 import { STOP_GRACE_MS, createStopper } from './stopper.js';
-import { WARM_WORKERS, startThreads, type Threads } from './threads.js';
+import { ACTIVE_WORKERS, WARM_WORKERS, startThreads, type Threads } from './threads.js';
 
 export type { PoolResult } from './results.js';
 export { jsHeapLimitMb } from './threads.js';
@@ -155,10 +155,10 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
       if (outcome?.refused) throw new Error(outcome.refused);
     });
 
-  /** Start workers up to the warm minimum, in the background, by sending each a no-op task. */
-  const warmUp = () => {
+  /** Start workers up to `target`, in the background, by sending each a no-op task. */
+  const warmUp = (target = WARM_WORKERS) => {
     if (!piscina) return;
-    const missing = WARM_WORKERS - piscina.threads.length;
+    const missing = Math.min(target, config.maxConcurrentExecutions) - piscina.threads.length;
     for (let i = 0; i < missing; i += 1) {
       ping(piscina).catch(() => {
         /* closing, the queue is full of real work, or the worker could not start (counted) */
@@ -286,6 +286,8 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
       let outcome: ExecutionOutcome;
       for (let attempt = 0; ; attempt += 1) {
         const submission = submit();
+        // Queued behind this call, a ping starts the spare worker (ACTIVE_WORKERS) if it is not there.
+        if (attempt === 0 && !deps.session && startFailures === 0) warmUp(ACTIVE_WORKERS);
         try {
           outcome = await submission.run;
         } catch (error) {

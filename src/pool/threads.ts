@@ -9,6 +9,12 @@ export type Threads = Piscina<WorkerTask, ExecutionOutcome | null>;
 
 /** Workers kept warm while no call runs: every MCP client starts a server of its own, so each pays for them. */
 export const WARM_WORKERS = 1;
+/**
+ * Workers kept while calls come: one more than a single caller needs, so that a call never waits
+ * for the previous call's reset (the worker puts its memory back after answering). It goes after
+ * WORKER_IDLE_TIMEOUT_MS without a call, like any extra worker.
+ */
+export const ACTIVE_WORKERS = 2;
 
 const WORKER_FILE = fileURLToPath(new URL('./worker.js', import.meta.url));
 
@@ -19,8 +25,9 @@ export function jsHeapLimitMb(maxMemoryMb: number): number {
 type WorkerMessage = { type?: string; threadId?: number; error?: string; level?: string; text?: string; reason?: string };
 
 /**
- * The Piscina pool of Pyodide workers: idle, WARM_WORKERS of them; more start when calls queue, up
- * to MAX_CONCURRENT_EXECUTIONS, and stop after WORKER_IDLE_TIMEOUT_MS without a call.
+ * The Piscina pool of Pyodide workers: idle, WARM_WORKERS of them; ACTIVE_WORKERS while calls come,
+ * more when calls queue, up to MAX_CONCURRENT_EXECUTIONS; each extra one stops after
+ * WORKER_IDLE_TIMEOUT_MS without a call.
  */
 export function startThreads(
   config: Config,
