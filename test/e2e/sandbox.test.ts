@@ -1096,6 +1096,107 @@ describe('memory outside WebAssembly stays bounded (goal 4)', () => {
     expect(serving).toBe(true);
     expect(alive(left) && left.result, 'a file outside the writable roots outlived the execution').toBe('False');
   });
+
+  // Each size guard coerces its arguments once and hands the method what it measured: a
+  // toString or valueOf that is a stateful library method (list.shift bound to a list of
+  // answers) answered small to the guard and huge to the method, one allocation past the heap.
+  /**
+   * Python: `answer(o, method, first, n)` makes o's `method` (toString, valueOf) a bound
+   * Array.prototype.shift: its first n calls answer `first`, the next n a 16 MiB string.
+   */
+  const STATEFUL_ANSWERS = py`
+    from pyodide.ffi import to_js
+    big = to_js(['x' * (1 << 24)])           # one 16 MiB JavaScript string, converted (and counted) once
+    def answer(o, method, first, n):
+        seq = to_js([first] * n).concat(*[big] * n)   # references to the one string, not copies
+        setattr(o, method, to_js([]).shift.bind(seq))
+        return o
+  `;
+
+  it('Array.prototype.join of objects whose toString answers short to the guard and long to the join does not make one huge string', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      ${STATEFUL_ANSWERS}
+      o = answer(to_js([]), 'toString', 's', 20)
+      s = to_js([o] * 20).join('')             # guard: 20 x 's'; join: 20 x 16 MiB = 335 million characters
+      print(len(s))
+    `);
+    expect(text(r)).not.toContain('no answer');
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+  });
+
+  it("TypedArray.prototype.join's separator answering short to the guard and long to the join does not make one huge string", async () => {
+    const { r, growthMb, serving } = await attack(py`
+      ${STATEFUL_ANSWERS}
+      sep = answer(to_js([]), 'toString', ',', 1)
+      s = to_js(b'x' * 30).join(sep)           # 29 separators of 16 MiB: 486 million characters
+      print(len(s))
+    `);
+    expect(text(r)).not.toContain('no answer');
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+  });
+
+  it('String.prototype.repeat on a `this` whose toString answers short to the guard and long to repeat does not make one huge string', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      ${STATEFUL_ANSWERS}
+      S = to_js([1]).valueOf.call('x')         # a String object: String.prototype's methods
+      o = answer(to_js([]), 'toString', 'x', 1)
+      s = S.repeat.call(o, 20)                 # 20 x 16 MiB
+      print(len(s))
+    `);
+    expect(text(r)).not.toContain('no answer');
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+  });
+
+  it('String.prototype.replaceAll with an object replacement answering empty to the guard and long to replaceAll does not make one huge string', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      ${STATEFUL_ANSWERS}
+      S = to_js([1]).valueOf.call('y' * 20)
+      by = answer(to_js([]), 'toString', '', 1)
+      s = S.replaceAll('y', by)                # 20 matches, each the 16 MiB string
+      print(len(s))
+    `);
+    expect(text(r)).not.toContain('no answer');
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+  });
+
+  it('String.prototype.padStart with a length whose valueOf answers 1 to the guard and 500 million to padStart does not make one huge string', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js
+      S = to_js([1]).valueOf.call('x')
+      n = to_js([])
+      n.valueOf = to_js([]).shift.bind(to_js([1, 2**29 - 24]))
+      s = S.padStart(n, 'ab')
+      print(len(s))
+    `);
+    expect(text(r)).not.toContain('no answer');
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+  });
+
+  it('Function.prototype.apply with an argument list whose length (a Python property) answers 0 to the guard and 130 million to V8 does not make one huge list', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js, create_proxy
+      class Args:
+          asked = 0
+          @property
+          def length(self):
+              Args.asked += 1
+              return 0 if Args.asked == 1 else 130_000_000
+          def __getitem__(self, i):
+              return 0
+      target = to_js([])
+      to_js([1]).push.apply(target, create_proxy(Args()))   # CreateListFromArrayLike: 130 million values at once
+      print(target.length, Args.asked)
+    `);
+    expect(text(r)).not.toContain('no answer');
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+    expect(alive(r) && r.stdout, 'the length is asked once, and the call gets what was measured').toBe('0 1\n');
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
