@@ -659,6 +659,18 @@ describe('the server and its pool survive (goal 3)', () => {
       await big.close();
     }
   }, 180_000);
+
+  it("the result cap holds when the code raises the runner's limit (a local of its frame)", async () => {
+    const r = await general.run(py`
+      import sys
+      # evaluated in the runner's frame: f_back is it, and its locals are writable (PEP 667)
+      (sys._getframe(0).f_back.f_locals.__setitem__('limit', 2**31), 'y' * (3 * 1024 * 1024))[1]
+    `);
+    expect(alive(r), text(r).slice(0, 300)).toBe(true);
+    expect(alive(r) && (r.result ?? '').length).toBeGreaterThan(1024 * 1024);
+    expect(alive(r) && (r.result ?? '').length).toBeLessThanOrEqual(1024 * 1024 + 64);
+    expect(alive(r) && (r.result ?? '').endsWith('more characters cut]')).toBe(true);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
