@@ -4,52 +4,65 @@ import { reflectApply, wrapMethods, type Method } from './wrapMethods.js';
 /**
  * JavaScript memory Python can make outside both caps: `pyodide.ffi.to_js(bytes)` copies into a new
  * ArrayBuffer, which is neither WebAssembly memory nor counted by the JavaScript heap limit (V8
- * keeps ArrayBuffer contents outside its heap). Every such copy goes through one Pyodide function,
- * so it is metered there, per run; past the budget the conversion fails. Large strings are the
- * same: Pyodide makes a JavaScript string from Python text (str to JavaScript, `to_string()` of a
- * buffer) with a TextDecoder, and Node 24 keeps a decoded latin1 string over ~1 MB outside the
- * heap; every large decode counts against the same budget. Install before hardenRealm, which
- * freezes TextDecoder.
+ * keeps ArrayBuffer contents outside its heap). Every such copy is metered, per run; past the
+ * budget the copy fails. Large strings are the same: Pyodide makes a JavaScript string from
+ * Python text (str to JavaScript, `to_string()` of a buffer) with a TextDecoder, and Node 24 keeps
+ * a decoded latin1 string over ~1 MB outside the heap; every large decode counts against the same
+ * budget. Install before hardenRealm, which freezes TextDecoder.
  */
 export type BufferMeter = {
   /** Start a run with this many bytes of copies allowed. */
   reset(budgetBytes: number): void;
+  /** The run is over: copies the runtime makes now (the reset's image of the heap) are its own. */
+  end(): void;
   readonly exceeded: boolean;
 };
 
 /** Decodes from this size on are metered; well under where Node makes strings external (~1 MB). */
 const LARGE_STRING_BYTES = 64 * 1024;
+/** What one copy costs besides its bytes (an ArrayBuffer and a view): empty copies are not free. */
+const COPY_OVERHEAD_BYTES = 64;
 
 export function meterBufferConversions(py: PyodideAPI): BufferMeter {
   const module = (py as unknown as { _module: Record<string, unknown> })._module;
-  const convert = module._python2js_buffer_recursive as (...args: unknown[]) => unknown;
   let budget = Infinity;
   let used = 0;
   let exceeded = false;
-  const size = (value: unknown, depth = 0): number => {
-    if (ArrayBuffer.isView(value)) return value.byteLength;
-    if (Array.isArray(value) && depth < 32) return value.reduce((n: number, v) => n + size(v, depth + 1), 0);
-    return 0;
-  };
+  /** Inside one of Pyodide's buffer copies, already counted: its own slice of the heap is not counted again. */
+  let converting = 0;
   const charge = (bytes: number) => {
+    if (converting > 0) return;
     used += bytes;
     if (used > budget) {
       exceeded = true;
       throw new RangeError(`memory limit: the code copied more than ${budget} bytes to JavaScript`);
     }
   };
-  module._python2js_buffer_recursive = function metered(this: unknown, ...args: unknown[]) {
-    const out = convert.apply(this, args);
-    if (args[1] === 0) charge(size(out));
-    return out;
+  // A buffer conversion (to_js of bytes, a memoryview, an array) copies every contiguous run of
+  // items through one of these two functions, whatever the buffer's shape: counted by bytes
+  // before the copy is made. (Walking the nested arrays the conversion returns stopped at a depth;
+  // a memoryview of 40 dimensions went past it.)
+  const meterCopyOf = (name: string, bytesOf: (args: unknown[]) => number) => {
+    const original = module[name] as Method;
+    module[name] = function meteredConversion(this: unknown, ...args: unknown[]) {
+      charge(bytesOf(args) + COPY_OVERHEAD_BYTES);
+      converting += 1;
+      try {
+        return reflectApply(original, this, args);
+      } finally {
+        converting -= 1;
+      }
+    };
   };
-  // Copies of a buffer Python holds (slice, map, toReversed, with...) are new buffers too. Views
-  // onto the WebAssembly heap are the runtime's own (output, conversions) and are not counted.
-  const heap = () => (module.HEAPU8 as Uint8Array).buffer;
+  // (pointer, item size, count) and (pointer, stride, suboffset, count, item size)
+  meterCopyOf('python2js_buffer_1d_contiguous', (a) => Number(a[1]) * Number(a[2]));
+  meterCopyOf('python2js_buffer_1d_noncontiguous', (a) => Number(a[4]) * Number(a[3]));
+  // Copies of a buffer Python holds (slice, map, toReversed, with...) are new buffers too, the
+  // WebAssembly heap's included: a view of it is a buffer like any other.
   const meterCopy = (original: Method) =>
     function meteredCopy(this: unknown, ...args: unknown[]) {
       const out = reflectApply(original, this, args) as { byteLength: number };
-      if ((ArrayBuffer.isView(this) ? this.buffer : this) !== heap()) charge(out.byteLength);
+      charge(out.byteLength);
       return out;
     };
   wrapMethods(Object.getPrototypeOf(Uint8Array.prototype) as object, ['slice', 'map', 'filter', 'toReversed', 'toSorted', 'with'], meterCopy);
@@ -67,6 +80,9 @@ export function meterBufferConversions(py: PyodideAPI): BufferMeter {
       budget = budgetBytes;
       used = 0;
       exceeded = false;
+    },
+    end() {
+      budget = Infinity;
     },
     get exceeded() {
       return exceeded;

@@ -228,6 +228,7 @@ export function createExecutor(
     const durationMs = performance.now() - started;
     // From here on nothing of the run's may run: its callbacks are dropped, its guards lifted.
     gate.close();
+    meter.end();
     guard.end();
     control = undefined;
     const endBytes = heap();

@@ -1,3 +1,5 @@
+import { withoutHeapViews } from './heapViews.js';
+
 /**
  * Freeze the shared prototypes so that code holding a JsProxy cannot change how later
  * executions in this worker behave (e.g. a setter on Object.prototype that reads their input).
@@ -98,6 +100,7 @@ export function freezePyProxyPrototypes(samples: readonly object[]): void {
   for (const sample of samples) {
     let proto = Object.getPrototypeOf(sample) as object | null;
     while (proto && proto !== Object.prototype) {
+      withoutHeapViews(proto);
       tameOverrides(proto);
       Object.freeze(proto);
       proto = Object.getPrototypeOf(proto) as object | null;

@@ -1,5 +1,6 @@
 import type { PyodideAPI } from 'pyodide';
 import { boundAllocations } from './allocationBounds.js';
+import { refuseHeapViews } from './heapViews.js';
 import { removeHostGlobals } from './hostGlobals.js';
 import { freezeIntrinsics, hideConstructors } from './intrinsics.js';
 
@@ -73,6 +74,7 @@ export function hardenRealm(py: PyodideAPI, options: HardenOptions = {}): void {
     }
   }
 
+  refuseHeapViews(py);
   removeHostGlobals();
   // The order matters: the bounds wrap methods of prototypes that are frozen after them.
   hideConstructors();

@@ -1209,6 +1209,46 @@ describe('memory outside WebAssembly stays bounded (goal 4)', () => {
     expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
     expect(alive(r) && r.stdout, 'the length is asked once, and the call gets what was measured').toBe('0 1\n');
   });
+
+  it('to_js of a memoryview with 40 dimensions is counted by the conversion meter', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js
+      b = bytearray(32 * 1024 * 1024)
+      m = memoryview(b).cast('B', [1] * 39 + [len(b)])   # 40 dimensions: past the meter's depth
+      keep = [to_js(m) for _ in range(48)]               # 1.5 GiB of copies outside WebAssembly
+      print(len(keep) * 32, 'MiB of copies')
+    `);
+    expect(alive(r) && r.error?.code, text(r)).toBe('MEMORY_LIMIT_EXCEEDED');
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+    expect(serving).toBe(true);
+  });
+
+  it('getBuffer() gives Python no view of the WebAssembly heap: no uncounted copies of it, no writes after release()', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import create_proxy
+      try:
+          heap = create_proxy(bytearray(8)).getBuffer().data.buffer   # the whole heap
+          keep = [heap.slice(0) for _ in range(40)]                  # each copy was exempt from the meter
+          print('copies of the heap:', len(keep))
+      except Exception as e:
+          print('heap:', type(e).__name__)
+      b = bytearray(100_000)
+      try:
+          buf = create_proxy(b).getBuffer()
+          view = buf.data
+          buf.release()
+          b.clear()                                   # its memory goes back to the allocator
+          victim = bytearray(b'v' * 100_000)          # and is handed to another object
+          view.fill(65)                               # a write through the released view
+          print('victim overwritten:', victim.count(65))
+      except Exception as e:
+          print('view:', type(e).__name__)
+    `);
+    expect(text(r)).not.toContain('copies of the heap');
+    expect(text(r)).not.toContain('victim overwritten');
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+    expect(serving).toBe(true);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
