@@ -104,7 +104,42 @@ export function boundAllocations(): void {
     },
   );
   const array = Array.prototype as unknown as Record<string, unknown>;
-  guard(array, ['fill', 'copyWithin', 'flat', 'flatMap', 'map', 'filter', 'slice', 'splice', 'toReversed', 'toSorted', 'toSpliced', 'with', 'reverse', 'sort'], tooLong);
+  // An array's length is its own; any other `this` (a Python object with a `length` property)
+  // may answer differently each time it is asked. The methods that make a new array get a plain
+  // copy of what it held when asked once (a callback's third argument is that copy); sorting
+  // one, which copies it into a work array first, sorts the copy and writes it back; splice, whose
+  // result is as long as it says, takes arrays only. Filling, reversing and copying within
+  // make nothing new.
+  guard(array, ['fill', 'copyWithin', 'reverse'], tooLong);
+  const plain = (self: unknown): unknown[] => {
+    if (Array.isArray(self)) {
+      checkArray(self.length);
+      return self;
+    }
+    const { items, length } = arrayLike(self);
+    const copy: unknown[] = [];
+    for (let i = 0; i < length; i += 1) copy.push(items[i]);
+    return copy;
+  };
+  bound(array, ['flat', 'flatMap', 'map', 'filter', 'slice', 'toReversed', 'toSorted', 'toSpliced', 'with'], (self, args) => ({ self: plain(self), args }));
+  bound(array, ['splice'], (self, args) => {
+    if (!Array.isArray(self)) throw new TypeError('Array.prototype.splice is available here on arrays only');
+    checkArray(self.length);
+    return { self, args };
+  });
+  wrapMethods(array, ['sort'], (original) =>
+    function boundedSort(this: unknown, ...args: unknown[]) {
+      if (Array.isArray(this)) {
+        checkArray(this.length);
+        return reflectApply(original, this, args);
+      }
+      const copy = plain(this);
+      reflectApply(original, copy, args);
+      const target = this as Record<number, unknown>;
+      for (let i = 0; i < copy.length; i += 1) target[i] = copy[i];
+      return this;
+    },
+  );
   // Array.prototype.toString (which is also the views') calls this.join: the bounded join.
   wrapMethods(array, ['join'], () =>
     function boundedJoin(this: unknown, ...args: unknown[]) {

@@ -1210,6 +1210,24 @@ describe('memory outside WebAssembly stays bounded (goal 4)', () => {
     expect(alive(r) && r.stdout, 'the length is asked once, and the call gets what was measured').toBe('0 1\n');
   });
 
+  it('Array.prototype.toSorted on a Python object whose length answers 0 to the guard and 130 million to V8 does not make one huge array', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js, create_proxy
+      class Items:
+          asked = 0
+          @property
+          def length(self):
+              Items.asked += 1
+              return 0 if Items.asked == 1 else 130_000_000
+      out = to_js([]).toSorted.call(create_proxy(Items()))   # a work array of 130 million values at once
+      print(out.length, Items.asked)
+    `);
+    expect(text(r)).not.toContain('no answer');
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+    expect(alive(r) && r.stdout, 'the length is asked once, and the method gets a copy of what it held').toBe('0 1\n');
+  });
+
   it('to_js of a memoryview with 40 dimensions is counted by the conversion meter', async () => {
     const { r, growthMb, serving } = await attack(py`
       from pyodide.ffi import to_js
