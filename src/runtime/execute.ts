@@ -8,6 +8,7 @@ import { collectOutputFiles, OUTPUT_DIR, writeInputFiles, type InputFile, type O
 import { directoryBytes, type EmscriptenFs, type FsGuard } from './fsGuard.js';
 import type { MemoryCap } from './memoryCap.js';
 import { classify, classifyThrown, isFatal, type Described } from './outcome.js';
+import { capText } from './textCap.js';
 import { createPyBridge, type Harness, type Runner } from './pyBridge.js';
 import { createResetPoint } from './reset.js';
 import { freezePyProxyPrototypes, type BufferMeter, type CallbackGate } from './sandbox.js';
@@ -115,7 +116,7 @@ export function createExecutor(
   const describe = (exc: PyProxy, limit: number): Described => {
     const d = t.describe(exc, limit);
     try {
-      return toJs(d) as Described;
+      return capDescribed(toJs(d) as Described, limit);
     } finally {
       release(d, exc);
     }
@@ -125,7 +126,7 @@ export function createExecutor(
     const limit = request.maxOutputBytes;
     const prepared = h.prepare(request.code, limit) as PyProxy & { is_async?: boolean; body?: PyProxy; expr?: PyProxy; type: string };
     try {
-      if (prepared.type === 'dict') return { described: toJs(prepared) as Described, result: null };
+      if (prepared.type === 'dict') return { described: capDescribed(toJs(prepared) as Described, limit), result: null };
       const ns = h.begin(prepared, options.workdir, Boolean(options.session));
       try {
         if (prepared.is_async) return await runAsync(request, prepared, ns);
@@ -136,7 +137,7 @@ export function createExecutor(
           if (err !== undefined) return { described: describe(err, limit), result: null };
           if (expr === undefined) return { result: null };
           const value = t.evaluate(expr, ns, limit);
-          if (typeof value === 'string' || value === undefined) return { result: value ?? null };
+          if (typeof value === 'string' || value === undefined) return { result: value === undefined ? null : capText(value, limit) };
           return { described: describe(value, limit), result: null };
         } catch (error) {
           if (isFatal(error)) bridge.markDead(); // the proxies below cannot be freed any more
@@ -176,7 +177,7 @@ export function createExecutor(
     else stop();
     try {
       const value = (await (task as unknown as Promise<unknown>)) as PyProxy | string | undefined;
-      if (typeof value === 'string' || value === undefined) return { result: value ?? null };
+      if (typeof value === 'string' || value === undefined) return { result: value === undefined ? null : capText(value, limit) };
       return { described: describe(value, limit), result: null };
     } finally {
       active = false;
@@ -227,6 +228,7 @@ export function createExecutor(
     const durationMs = performance.now() - started;
     // From here on nothing of the run's may run: its callbacks are dropped, its guards lifted.
     gate.close();
+    meter.end();
     guard.end();
     control = undefined;
     const endBytes = heap();
@@ -347,3 +349,9 @@ function round(n: number): number {
 }
 
 export type { Harness, Runner };
+
+/** The runner's texts, capped where Python cannot change the limit (see textCap.ts). */
+function capDescribed(d: Described, limit: number): Described {
+  const cap = (text: string | undefined, max: number) => (typeof text === 'string' ? capText(text, max) : text);
+  return { ...d, type: cap(d.type, 200), message: cap(d.message, Math.min(limit, 65536)), traceback: cap(d.traceback, limit) };
+}

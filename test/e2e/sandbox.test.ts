@@ -659,6 +659,18 @@ describe('the server and its pool survive (goal 3)', () => {
       await big.close();
     }
   }, 180_000);
+
+  it("the result cap holds when the code raises the runner's limit (a local of its frame)", async () => {
+    const r = await general.run(py`
+      import sys
+      # evaluated in the runner's frame: f_back is it, and its locals are writable (PEP 667)
+      (sys._getframe(0).f_back.f_locals.__setitem__('limit', 2**31), 'y' * (3 * 1024 * 1024))[1]
+    `);
+    expect(alive(r), text(r).slice(0, 300)).toBe(true);
+    expect(alive(r) && (r.result ?? '').length).toBeGreaterThan(1024 * 1024);
+    expect(alive(r) && (r.result ?? '').length).toBeLessThanOrEqual(1024 * 1024 + 64);
+    expect(alive(r) && (r.result ?? '').endsWith('more characters cut]')).toBe(true);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -1095,6 +1107,165 @@ describe('memory outside WebAssembly stays bounded (goal 4)', () => {
     expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
     expect(serving).toBe(true);
     expect(alive(left) && left.result, 'a file outside the writable roots outlived the execution').toBe('False');
+  });
+
+  // Each size guard coerces its arguments once and hands the method what it measured: a
+  // toString or valueOf that is a stateful library method (list.shift bound to a list of
+  // answers) answered small to the guard and huge to the method, one allocation past the heap.
+  /**
+   * Python: `answer(o, method, first, n)` makes o's `method` (toString, valueOf) a bound
+   * Array.prototype.shift: its first n calls answer `first`, the next n a 16 MiB string.
+   */
+  const STATEFUL_ANSWERS = py`
+    from pyodide.ffi import to_js
+    big = to_js(['x' * (1 << 24)])           # one 16 MiB JavaScript string, converted (and counted) once
+    def answer(o, method, first, n):
+        seq = to_js([first] * n).concat(*[big] * n)   # references to the one string, not copies
+        setattr(o, method, to_js([]).shift.bind(seq))
+        return o
+  `;
+
+  it('Array.prototype.join of objects whose toString answers short to the guard and long to the join does not make one huge string', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      ${STATEFUL_ANSWERS}
+      o = answer(to_js([]), 'toString', 's', 20)
+      s = to_js([o] * 20).join('')             # guard: 20 x 's'; join: 20 x 16 MiB = 335 million characters
+      print(len(s))
+    `);
+    expect(text(r)).not.toContain('no answer');
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+  });
+
+  it("TypedArray.prototype.join's separator answering short to the guard and long to the join does not make one huge string", async () => {
+    const { r, growthMb, serving } = await attack(py`
+      ${STATEFUL_ANSWERS}
+      sep = answer(to_js([]), 'toString', ',', 1)
+      s = to_js(b'x' * 30).join(sep)           # 29 separators of 16 MiB: 486 million characters
+      print(len(s))
+    `);
+    expect(text(r)).not.toContain('no answer');
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+  });
+
+  it('String.prototype.repeat on a `this` whose toString answers short to the guard and long to repeat does not make one huge string', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      ${STATEFUL_ANSWERS}
+      S = to_js([1]).valueOf.call('x')         # a String object: String.prototype's methods
+      o = answer(to_js([]), 'toString', 'x', 1)
+      s = S.repeat.call(o, 20)                 # 20 x 16 MiB
+      print(len(s))
+    `);
+    expect(text(r)).not.toContain('no answer');
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+  });
+
+  it('String.prototype.replaceAll with an object replacement answering empty to the guard and long to replaceAll does not make one huge string', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      ${STATEFUL_ANSWERS}
+      S = to_js([1]).valueOf.call('y' * 20)
+      by = answer(to_js([]), 'toString', '', 1)
+      s = S.replaceAll('y', by)                # 20 matches, each the 16 MiB string
+      print(len(s))
+    `);
+    expect(text(r)).not.toContain('no answer');
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+  });
+
+  it('String.prototype.padStart with a length whose valueOf answers 1 to the guard and 500 million to padStart does not make one huge string', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js
+      S = to_js([1]).valueOf.call('x')
+      n = to_js([])
+      n.valueOf = to_js([]).shift.bind(to_js([1, 2**29 - 24]))
+      s = S.padStart(n, 'ab')
+      print(len(s))
+    `);
+    expect(text(r)).not.toContain('no answer');
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+  });
+
+  it('Function.prototype.apply with an argument list whose length (a Python property) answers 0 to the guard and 130 million to V8 does not make one huge list', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js, create_proxy
+      class Args:
+          asked = 0
+          @property
+          def length(self):
+              Args.asked += 1
+              return 0 if Args.asked == 1 else 130_000_000
+          def __getitem__(self, i):
+              return 0
+      target = to_js([])
+      to_js([1]).push.apply(target, create_proxy(Args()))   # CreateListFromArrayLike: 130 million values at once
+      print(target.length, Args.asked)
+    `);
+    expect(text(r)).not.toContain('no answer');
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+    expect(alive(r) && r.stdout, 'the length is asked once, and the call gets what was measured').toBe('0 1\n');
+  });
+
+  it('Array.prototype.toSorted on a Python object whose length answers 0 to the guard and 130 million to V8 does not make one huge array', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js, create_proxy
+      class Items:
+          asked = 0
+          @property
+          def length(self):
+              Items.asked += 1
+              return 0 if Items.asked == 1 else 130_000_000
+      out = to_js([]).toSorted.call(create_proxy(Items()))   # a work array of 130 million values at once
+      print(out.length, Items.asked)
+    `);
+    expect(text(r)).not.toContain('no answer');
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+    expect(alive(r) && r.stdout, 'the length is asked once, and the method gets a copy of what it held').toBe('0 1\n');
+  });
+
+  it('to_js of a memoryview with 40 dimensions is counted by the conversion meter', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js
+      b = bytearray(32 * 1024 * 1024)
+      m = memoryview(b).cast('B', [1] * 39 + [len(b)])   # 40 dimensions: past the meter's depth
+      keep = [to_js(m) for _ in range(48)]               # 1.5 GiB of copies outside WebAssembly
+      print(len(keep) * 32, 'MiB of copies')
+    `);
+    expect(alive(r) && r.error?.code, text(r)).toBe('MEMORY_LIMIT_EXCEEDED');
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+    expect(serving).toBe(true);
+  });
+
+  it('getBuffer() gives Python no view of the WebAssembly heap: no uncounted copies of it, no writes after release()', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import create_proxy
+      try:
+          heap = create_proxy(bytearray(8)).getBuffer().data.buffer   # the whole heap
+          keep = [heap.slice(0) for _ in range(40)]                  # each copy was exempt from the meter
+          print('copies of the heap:', len(keep))
+      except Exception as e:
+          print('heap:', type(e).__name__)
+      b = bytearray(100_000)
+      try:
+          buf = create_proxy(b).getBuffer()
+          view = buf.data
+          buf.release()
+          b.clear()                                   # its memory goes back to the allocator
+          victim = bytearray(b'v' * 100_000)          # and is handed to another object
+          view.fill(65)                               # a write through the released view
+          print('victim overwritten:', victim.count(65))
+      except Exception as e:
+          print('view:', type(e).__name__)
+    `);
+    expect(text(r)).not.toContain('copies of the heap');
+    expect(text(r)).not.toContain('victim overwritten');
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+    expect(serving).toBe(true);
   });
 });
 
