@@ -38,8 +38,9 @@ _UNSUPPORTED_EVENTS = {
 _URANDOM = os.urandom
 _FROM_BYTES = int.from_bytes
 
-# Filled in when the snapshot is made (see runtime/pyodide.ts): the runner's and shims' sources.
-_RUNNER = _SHIMS = None
+# Filled in when the snapshot is made (see pool/snapshot.ts): the runner's, shims' and the
+# compatibility modules' sources.
+_RUNNER = _SHIMS = _COMPAT = None
 _runner = None
 _shim_ns = None
 _active = False
@@ -66,6 +67,8 @@ def init(js_sleep):
     _shim_ns = {"__name__": "__shims__", "__builtins__": builtins, "_wait": js_sleep}
     exec(compile(_SHIMS, "<shims>", "exec"), _shim_ns)
     time.sleep = _shim_ns["sleep"]
+    for name, source in _COMPAT.items():
+        exec(compile(source, f"<{name}>", "exec"), {"__name__": f"__{name}__", "__builtins__": builtins})
     runner_ns = {"__name__": "__runner__", "__builtins__": builtins, "USER_FILENAME": USER_FILENAME}
     exec(compile(_RUNNER, TRAMPOLINE_FILENAME, "exec"), runner_ns)
     _runner = runner_ns
