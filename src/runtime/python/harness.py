@@ -45,6 +45,7 @@ _runner = None
 _shim_ns = None
 _active = False
 _session_main = None
+_network = False  # ALLOW_NETWORK: the `js` module with fetch is there (sandbox.ts)
 
 
 def _audit(event, args):
@@ -54,7 +55,10 @@ def _audit(event, args):
     if event.startswith(_REFUSED_EVENTS):
         raise PermissionError(f"{event.split('/')[0]} is not available in this sandbox")
     if event in _UNSUPPORTED_EVENTS:
-        raise PermissionError(f"{event} is not available in this sandbox (no {_UNSUPPORTED_EVENTS[event]})")
+        what = _UNSUPPORTED_EVENTS[event]
+        if _network and what == "network connections":
+            raise PermissionError(f"{event} is not available in this sandbox (no raw sockets); for HTTP use `await pyodide.http.pyfetch(url)`")
+        raise PermissionError(f"{event} is not available in this sandbox (no {what})")
 
 
 # --- set-up -----------------------------------------------------------------------------------
@@ -62,8 +66,11 @@ def _audit(event, args):
 
 def init(js_sleep):
     """Called once per worker after start-up, before its reset point; returns the runner's namespace."""
-    global _runner, _shim_ns
+    global _runner, _shim_ns, _network
     os.environ.pop("_", None)  # set by the runtime to a host path
+    import importlib.util
+
+    _network = importlib.util.find_spec("js") is not None
     _shim_ns = {"__name__": "__shims__", "__builtins__": builtins, "_wait": js_sleep}
     exec(compile(_SHIMS, "<shims>", "exec"), _shim_ns)
     time.sleep = _shim_ns["sleep"]
