@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultCacheDir } from './cacheDir.js';
+import { ZONEINFO_DIR } from './runtime/zoneinfo.js';
 
 /**
  * Node's process-wide guards, which only a new process can switch on: the server re-executes
@@ -14,7 +15,7 @@ import { defaultCacheDir } from './cacheDir.js';
  * - `--disallow-code-generation-from-strings`: no eval/Function/`import()` from a string, the routes
  *   every JsProxy's `.constructor` and ctypes' emscripten_run_script lead to;
  * - the permission model: file reads only under the package and its dependencies (plus the cache,
- *   the Pyodide distribution and the opt-in mount), writes only to the cache (and a read-write
+ *   the Pyodide distribution, the host's time-zone database and the opt-in mount), writes only to the cache (and a read-write
  *   mount), no child processes, no native addons.
  */
 
@@ -75,6 +76,7 @@ export function sandboxFlags(config: GuardPaths, entry: string): string[] {
   const write = new Set<string>([config.packageCacheDir]);
   read.add(config.packageCacheDir);
   if (config.pyodideDistDir) read.add(config.pyodideDistDir);
+  if (fs.existsSync(ZONEINFO_DIR)) read.add(ZONEINFO_DIR); // mounted read-only for zoneinfo
   if (config.mountHostDir) {
     read.add(config.mountHostDir);
     if (config.mountMode === 'rw') write.add(config.mountHostDir);

@@ -10,14 +10,15 @@ import type { PackageRecord } from '../runtime/packages.js';
 import type { PackageSource } from '../runtime/pyodide.js';
 import { runtimeInfo } from '../versions.js';
 import type { InstalledRecord, InstallerData, InstallRequest, InstallResponse } from './installerMessages.js';
+import { resolveFromCache } from './cachedWheels.js';
 import { parseRequirements, satisfies, type Requirement } from './requirements.js';
 
 /**
  * Installs packages for every worker, current and future. The installer worker resolves and
  * downloads (micropip); this keeps the list of installed packages, which every task carries, so a
  * worker loads whatever it lacks before it runs code. Installs run one at a time; a failed one
- * changes nothing. Each successful install is remembered (locks/), so that a later start installs
- * the same packages from the cache with no network at all.
+ * changes nothing. Each successful install is remembered (locks/), so that a later install of any
+ * of its packages, in any request, comes from the cache with no network at all.
  */
 
 const INSTALL_TIMEOUT_MS = 300_000;
@@ -26,7 +27,13 @@ const FETCH_TIMEOUT_MS = 30_000;
 const INSTALLER_IDLE_MS = 60_000;
 
 export type PackageVersion = { name: string; version: string };
-export type InstallOutcome = { installed: PackageVersion[]; alreadyInstalled: PackageVersion[]; durationMs: number };
+export type InstallOutcome = {
+  installed: PackageVersion[];
+  alreadyInstalled: PackageVersion[];
+  /** The installed packages came from wheels in the cache, not from the index. */
+  fromCache?: boolean;
+  durationMs: number;
+};
 
 export type PackageManager = {
   install(packages: readonly string[]): Promise<InstallOutcome>;
@@ -180,11 +187,15 @@ export function createPackageManager(deps: PackageManagerDeps): PackageManager {
       return true;
     });
     if (wanted.length === 0) return { installed: [], alreadyInstalled, durationMs: performance.now() - started };
+    // Cached wheels first (any earlier install's, sha256-checked), so installs come back offline.
 
     const lock = lockFile(wanted);
-    let added = readLock(lock);
+    let added = readLock(lock) ?? resolveFromCache(paths.locks, wanted, have);
+    const fromCache = added !== undefined;
     if (added) {
+      added = topological(added);
       logger.info({ packages: added.map((r) => `${r.name}==${r.version}`) }, 'packages installed from the cache');
+      writeLock(lock, added);
     } else {
       const response = await runInstaller(wanted);
       if (!response.ok) throw installError(wanted, response, config);
@@ -200,7 +211,7 @@ export function createPackageManager(deps: PackageManagerDeps): PackageManager {
     }
     records.push(...added);
     if (added.length > 0) deps.onChange?.([...records]);
-    return { installed: added.map(({ name, version }) => ({ name, version })), alreadyInstalled, durationMs: performance.now() - started };
+    return { installed: added.map(({ name, version }) => ({ name, version })), alreadyInstalled, fromCache, durationMs: performance.now() - started };
   }
 
   const manager: PackageManager = {

@@ -14,15 +14,20 @@ import { runtimeInfo } from '../versions.js';
  * by everything that shapes it, so later starts only read it.
  */
 
+/** CPython behaviour the WebAssembly build lacks (asyncio.run, pwd, hashlib.scrypt…), set up at each worker's start. */
+const COMPAT_MODULES = ['compat_system', 'compat_hashlib', 'compat_asyncio'];
+
 const pythonFile = (name: string) => fileURLToPath(new URL(`../runtime/python/${name}`, import.meta.url));
 
 /**
  * The harness's Python source, as shipped next to the compiled code: harness.py, with the
- * runner's and the shims' sources (each run in a namespace of its own) as two of its constants.
+ * runner's, the shims' and the compatibility modules' sources (each run in a namespace of its
+ * own) as constants.
  */
 export function readHarnessSource(): string {
   const read = (name: string) => fs.readFileSync(pythonFile(name), 'utf8');
-  return `${read('harness.py')}\n_RUNNER = ${JSON.stringify(read('runner.py'))}\n_SHIMS = ${JSON.stringify(read('shims.py'))}\n`;
+  const compat = Object.fromEntries(COMPAT_MODULES.map((name) => [name, read(`${name}.py`)]));
+  return `${read('harness.py')}\n_RUNNER = ${JSON.stringify(read('runner.py'))}\n_SHIMS = ${JSON.stringify(read('shims.py'))}\n_COMPAT = ${JSON.stringify(compat)}\n`;
 }
 
 export type SnapshotOptions = {
@@ -40,7 +45,7 @@ export async function loadOrMakeSnapshot(options: SnapshotOptions): Promise<Uint
   const harnessSource = readHarnessSource();
   const { pyodideVersion } = runtimeInfo();
   const key = createHash('sha256')
-    .update(JSON.stringify({ pyodideVersion, WARM_IMPORTS, extra: options.extraImports, source: { ...packages, cacheDir: null }, harnessSource, v: 4 }))
+    .update(JSON.stringify({ pyodideVersion, WARM_IMPORTS, extra: options.extraImports, source: { ...packages, cacheDir: null }, harnessSource, v: 5 }))
     .digest('hex')
     .slice(0, 16);
   const file = path.join(options.snapshotDir, `pyodide-${pyodideVersion}-${key}.bin`);

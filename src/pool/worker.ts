@@ -5,6 +5,7 @@ import { createFsGuard, type EmscriptenFs } from '../runtime/fsGuard.js';
 import { createPackageLoader } from '../runtime/packages.js';
 import { installMemoryCap } from '../runtime/memoryCap.js';
 import { loadRuntime, snapshotMemory } from '../runtime/pyodide.js';
+import { mountZoneinfo } from '../runtime/zoneinfo.js';
 import { createCallbackGate, hardenRealm, meterBufferConversions } from '../runtime/sandbox.js';
 import type { ExecuteTask, ExecutionOutcome, WorkerData, WorkerTask } from './messages.js';
 import { MOUNT_POINT, NO_OUTPUT, OUTPUT_FLUSH_MS, WORKDIR, type OutputMessage } from './messages.js';
@@ -40,7 +41,8 @@ async function start(): Promise<(task: WorkerTask) => Promise<ExecutionOutcome |
     py.mountNodeFS(MOUNT_POINT, data.mount.hostDir);
     if (data.mount.mode === 'rw') writableRoots.push(MOUNT_POINT);
   }
-  const guard = createFsGuard(FS, { hostRoots: data.mount ? [MOUNT_POINT] : [] });
+  const zoneinfo = mountZoneinfo(py);
+  const guard = createFsGuard(FS, { hostRoots: [...(data.mount ? [MOUNT_POINT] : []), ...(zoneinfo ? [zoneinfo] : [])] });
   const meter = meterBufferConversions(py); // before hardening, which freezes what it wraps
   hardenRealm(py, { network: data.network, fetch: realFetch });
   // After hardening, so the harness takes the hardened interpreter as its clean state.

@@ -36,6 +36,10 @@ export function removeHostGlobals(): void {
     nextTick: realProcess.nextTick.bind(realProcess),
     hrtime: realProcess.hrtime,
     cwd: () => '/',
+    // Emscripten's getuid syscall asks `process` (os.getuid() threw and cost the worker): an
+    // unprivileged user, the same one Python's pwd module describes (compat_system.py).
+    getuid: () => 1000,
+    umask: () => 0o022,
     exitCode: undefined,
   };
 }

@@ -1,5 +1,6 @@
 import type { ErrorInfo } from '../errors.js';
 import { STOP_REASON } from './control.js';
+import { hintFor } from './hints.js';
 
 /**
  * What a run's end means for its caller: the error code, message and details of a Python
@@ -50,6 +51,7 @@ export function classify(input: {
       };
     }
     const where = described.line ? ` (line ${described.line})` : '';
+    const hint = hintFor({ type, message: described.message ?? '', traceback: described.traceback ?? '' });
     return {
       ok: false,
       error: {
@@ -60,6 +62,7 @@ export function classify(input: {
           message: described.message ?? '',
           line: described.line ?? null,
           traceback: described.traceback ?? '',
+          ...(hint ? { hint } : {}),
         },
       },
     };

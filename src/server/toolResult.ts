@@ -16,13 +16,16 @@ export const BaseResultShape = {
   error: ErrorInfoSchema.optional().describe('What went wrong: a code from the documented list, a message, details'),
 };
 
-/** The first line of a failure's text: code, message, and what to do next. */
+/** The first line of a failure's text: code, message, and what to do next (the error's own hint first). */
 export function errorHeadline(error: ErrorInfo): string {
   // One line: a multi-line message (pydantic, ValueError("a\nb")) keeps its first line here and
   // stays whole in structuredContent and the traceback.
   const [first = '', ...rest] = error.message.split('\n');
   const message = `${first.trimEnd()}${rest.some((line) => line.trim()) ? ' …' : ''}`.replace(/\.+$/, '');
-  return `${error.code}: ${message}. Next: ${ERROR_HINTS[error.code]}.`;
+  // A hint of the error's own (details.hint: install a package, use top-level await) is more
+  // use to the model than the code's general one.
+  const hint = typeof error.details?.hint === 'string' ? error.details.hint : ERROR_HINTS[error.code];
+  return `${error.code}: ${message}. Next: ${hint.replace(/\.+$/, '')}.`;
 }
 
 /** A result from its text and structured form; `isError` follows `structured.status`. */

@@ -38,12 +38,14 @@ _UNSUPPORTED_EVENTS = {
 _URANDOM = os.urandom
 _FROM_BYTES = int.from_bytes
 
-# Filled in when the snapshot is made (see runtime/pyodide.ts): the runner's and shims' sources.
-_RUNNER = _SHIMS = None
+# Filled in when the snapshot is made (see pool/snapshot.ts): the runner's, shims' and the
+# compatibility modules' sources.
+_RUNNER = _SHIMS = _COMPAT = None
 _runner = None
 _shim_ns = None
 _active = False
 _session_main = None
+_network = False  # ALLOW_NETWORK: the `js` module with fetch is there (sandbox.ts)
 
 
 def _audit(event, args):
@@ -53,7 +55,10 @@ def _audit(event, args):
     if event.startswith(_REFUSED_EVENTS):
         raise PermissionError(f"{event.split('/')[0]} is not available in this sandbox")
     if event in _UNSUPPORTED_EVENTS:
-        raise PermissionError(f"{event} is not available in this sandbox (no {_UNSUPPORTED_EVENTS[event]})")
+        what = _UNSUPPORTED_EVENTS[event]
+        if _network and what == "network connections":
+            raise PermissionError(f"{event} is not available in this sandbox (no raw sockets); for HTTP use `await pyodide.http.pyfetch(url)`")
+        raise PermissionError(f"{event} is not available in this sandbox (no {what})")
 
 
 # --- set-up -----------------------------------------------------------------------------------
@@ -61,11 +66,16 @@ def _audit(event, args):
 
 def init(js_sleep):
     """Called once per worker after start-up, before its reset point; returns the runner's namespace."""
-    global _runner, _shim_ns
+    global _runner, _shim_ns, _network
     os.environ.pop("_", None)  # set by the runtime to a host path
+    import importlib.util
+
+    _network = importlib.util.find_spec("js") is not None
     _shim_ns = {"__name__": "__shims__", "__builtins__": builtins, "_wait": js_sleep}
     exec(compile(_SHIMS, "<shims>", "exec"), _shim_ns)
     time.sleep = _shim_ns["sleep"]
+    for name, source in _COMPAT.items():
+        exec(compile(source, f"<{name}>", "exec"), {"__name__": f"__{name}__", "__builtins__": builtins})
     runner_ns = {"__name__": "__runner__", "__builtins__": builtins, "USER_FILENAME": USER_FILENAME}
     exec(compile(_RUNNER, TRAMPOLINE_FILENAME, "exec"), runner_ns)
     _runner = runner_ns

@@ -120,14 +120,28 @@ def describe(exc, limit):
     }
 
 
+_OWN_FILES = ("<runner>", "<harness>", "<shims>", "<compat_")
+# The import machinery's frames (about 20 of them for an import that fails deep down).
+_IMPORT_FILES = ("<frozen importlib.", "/importlib/__init__.py")
+
+
 def _internal_frame(filename):
-    # Pyodide's and the runner's frames, and the JavaScript frames Pyodide puts into a
-    # JsException's traceback (file:///…/build/…, node:internal/…, wasm://…): host paths.
-    return "/_pyodide/" in filename or filename == "<runner>" or "://" in filename or filename.startswith("node:")
+    # Pyodide's, the harness's and the compatibility modules' frames, the import machinery's, and
+    # the JavaScript frames Pyodide puts into a JsException's traceback (file:///…/build/…,
+    # node:internal/…, wasm://…): host paths.
+    return (
+        "/_pyodide/" in filename
+        or filename.startswith(_OWN_FILES)
+        or filename.startswith(_IMPORT_FILES[0])
+        or filename.endswith(_IMPORT_FILES[1])
+        or "://" in filename
+        or filename.startswith("node:")
+    )
 
 
 def _trim(te):
-    # Drop the frames above the user's first one (runner, event loop, Pyodide). A syntax
+    # Drop the frames above the user's first one (runner, event loop, Pyodide), and below it
+    # the sandbox's own and the import machinery's (library frames stay). A syntax
     # error in the code has no frames of its own: the compiler's are noise.
     seen = set()
     while te is not None and id(te) not in seen:
@@ -137,10 +151,6 @@ def _trim(te):
             te = te.__cause__ or te.__context__
             continue
         frames = list(te.stack)
-        for i, frame in enumerate(frames):
-            if frame.filename == USER_FILENAME:
-                te.stack = _traceback.StackSummary.from_list(frames[i:])
-                break
-        else:
-            te.stack = _traceback.StackSummary.from_list([f for f in frames if not _internal_frame(f.filename)])
+        first = next((i for i, f in enumerate(frames) if f.filename == USER_FILENAME), 0)
+        te.stack = _traceback.StackSummary.from_list([f for f in frames[first:] if not _internal_frame(f.filename)])
         te = te.__cause__ or te.__context__

@@ -26,6 +26,7 @@ export const InstallPackagesOutputSchema = z.object({
   ...BaseResultShape,
   installed: z.array(Package).describe('Packages this call added, dependencies included'),
   alreadyInstalled: z.array(Package).describe('Requested packages that were there already'),
+  fromCache: z.boolean().optional().describe('True when the installed packages came from wheels in the cache (sha256-checked), not the index'),
   durationMs: z.number(),
 });
 export type InstallPackagesOutput = z.infer<typeof InstallPackagesOutputSchema>;
@@ -52,11 +53,14 @@ export function createInstallPackagesTool(deps: InstallDeps) {
           status: 'success',
           installed: outcome.installed,
           alreadyInstalled: outcome.alreadyInstalled,
+          ...(outcome.fromCache && outcome.installed.length > 0 ? { fromCache: true } : {}),
           durationMs: Math.round(outcome.durationMs),
         };
         const list = (ps: { name: string; version: string }[]) => ps.map((p) => `${p.name}==${p.version}`).join(', ');
         const text = [
-          outcome.installed.length > 0 ? `Installed: ${list(outcome.installed)}` : 'Nothing new to install.',
+          outcome.installed.length > 0
+            ? `Installed${outcome.fromCache ? ' from cache' : ''}: ${list(outcome.installed)}`
+            : 'Nothing new to install.',
           ...(outcome.alreadyInstalled.length > 0 ? [`Already installed: ${list(outcome.alreadyInstalled)}`] : []),
           'Import them in execute_python.',
         ].join('\n');
