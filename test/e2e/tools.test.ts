@@ -25,7 +25,7 @@ describe('tools/list', () => {
     }
     const exec = tools.find((t) => t.name === 'execute_python');
     expect(exec?.inputSchema.required).toEqual(['code']);
-    expect(Object.keys(exec?.inputSchema.properties ?? {})).toEqual(['code', 'inputData', 'files', 'sessionId', 'timeoutMs']);
+    expect(Object.keys(exec?.inputSchema.properties ?? {})).toEqual(['code', 'inputData', 'files', 'sessionId', 'timeoutMs', 'fullOutput']);
     // Sessions are on (stdio's default), no opt-in is: the description says so.
     expect(exec?.description).toMatch(/unless it passes a sessionId from create_session/);
     expect(exec?.description).toMatch(/No network\. No host files\. No subprocesses\./);
