@@ -22,7 +22,9 @@ export function errorHeadline(error: ErrorInfo): string {
   // stays whole in structuredContent and the traceback.
   const [first = '', ...rest] = error.message.split('\n');
   const message = `${first.trimEnd()}${rest.some((line) => line.trim()) ? ' …' : ''}`.replace(/\.+$/, '');
-  return `${error.code}: ${message}. Next: ${ERROR_HINTS[error.code]}.`;
+  // A failure may name its own next step (details.next) where the code's general one would mislead.
+  const next = typeof error.details?.next === 'string' ? error.details.next : ERROR_HINTS[error.code];
+  return `${error.code}: ${message}. Next: ${next}.`;
 }
 
 /** A result from its text and structured form; `isError` follows `structured.status`. */

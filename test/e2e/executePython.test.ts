@@ -237,7 +237,7 @@ describe('invalid arguments', () => {
   });
 
   it('an unknown tool is a protocol error', async () => {
-    await expect(server.call('no_such_tool', {})).rejects.toThrow(/Unknown tool 'no_such_tool'/);
+    await expect(server.call('no_such_tool', {})).rejects.toThrow(/^MCP error -32602: Unknown tool 'no_such_tool'; available: execute_python/);
   });
 });
 

@@ -96,6 +96,14 @@ describe('time limit', () => {
     expect(raised.error?.details).toMatchObject({ timeoutMs: TIMEOUT_MS });
   });
 
+  it("names the call's timeoutMs in the hint when that was the limit, and EXECUTION_TIMEOUT_MS when the server's was", async () => {
+    const lowered = await server.run('while True:\n    pass', { timeoutMs: 300 });
+    expect(lowered.text.split('\n')[0]).toMatch(/Next: make the work smaller or faster, or call again with a larger timeoutMs \(this server allows up to 1500 ms\)\.$/);
+    expect(lowered.text).not.toContain('EXECUTION_TIMEOUT_MS');
+    const raised = await server.run('while True:\n    pass', { timeoutMs: 60_000 });
+    expect(raised.text.split('\n')[0]).toMatch(/Next: make the work smaller or faster, or raise EXECUTION_TIMEOUT_MS\.$/);
+  });
+
   it('counts timeouts and worker restarts in health_check', async () => {
     const h = await health(server);
     expect(h.metrics.timeouts).toBeGreaterThanOrEqual(7);

@@ -180,6 +180,11 @@ export function createExecutePythonTool(deps: ExecuteDeps) {
         return failure({ code: 'INTERNAL_ERROR', message: 'Cancelled by the client' }, empty(executionId));
       }
       const run = outcome as Exclude<PoolResult, { cancelled: true }>;
+      if (run.error?.code === 'EXECUTION_TIMEOUT' && args.timeoutMs !== undefined && args.timeoutMs < config.executionTimeoutMs) {
+        // The limit that stopped it was the call's own: raising EXECUTION_TIMEOUT_MS would not help.
+        const next = `make the work smaller or faster, or call again with a larger timeoutMs (this server allows up to ${config.executionTimeoutMs} ms)`;
+        run.error = { ...run.error, details: { ...run.error.details, next } };
+      }
       metrics.record({ durationMs: run.elapsedMs, memoryMb: run.memory.wasmMb || undefined, errorCode: run.error?.code });
       log.info(
         {
