@@ -76,7 +76,11 @@ export const ExecutePythonOutputSchema = z.object({
   ...BaseResultShape,
   stdout: z.string().describe('What was printed to stdout: whole, or its head and tail when the answer had to cut it (OUTPUT_BUDGET_BYTES)'),
   stderr: z.string().describe('What was printed to stderr, cut the same way'),
-  result: z.string().nullable().describe("repr() of the last expression's value (cut the same way), or null"),
+  // A union, not .nullable(): zod writes that as type: ["string", "null"], which clients mapping
+  // schemas onto a single-type dialect (Gemini's OpenAPI subset) reject; anyOf ports.
+  result: z
+    .union([z.string(), z.null().describe('no final expression, or its value was None')])
+    .describe("repr() of the last expression's value (cut the same way), or null"),
   durationMs: z.number().describe('How long the code ran'),
   ...StreamInfo,
   memoryMb: z.number().optional().describe("The worker's WebAssembly memory when the run ended"),
