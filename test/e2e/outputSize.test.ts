@@ -85,6 +85,15 @@ describe('output sized for a model', () => {
     expect(textOf(r)).toContain(`all that was kept is attached: ${kept[0]?.uri}, ${kept[1]?.uri}`);
   });
 
+  it('keeps a failure with a huge message and traceback within the budget', async () => {
+    const r = await server.call('execute_python', { code: "def f():\n    raise ValueError('v' * 500_000)\nf()" });
+    const s = r.structuredContent as Structured & { error: { code: string; message: string; details: { traceback: string } } };
+    expect(s.error.code).toBe('PYTHON_ERROR');
+    expect(s.error.message).toMatch(/^ValueError: v+\n\[… \d+ bytes of message cut here …\]\nv+/);
+    expect(s.error.details.traceback).toMatch(/^Traceback \(most recent call last\):/);
+    expect(Buffer.byteLength(JSON.stringify(r))).toBeLessThan(2 * 32768 + 8192);
+  });
+
   it('attaches nothing with fullOutput when nothing was cut', async () => {
     const r = await server.call('execute_python', { code: "print('short')", fullOutput: true });
     expect(resources(r)).toEqual([]);

@@ -11,7 +11,7 @@ import { startLiveOutput, type ClientSession } from '../liveOutput.js';
 import { createInputFilesSchema, describeFiles, OutputFileSchema, toFileContent, toInputFiles } from './executionFiles.js';
 import type { ToolDefinition } from '../toolDefinition.js';
 import { BaseResultShape, errorHeadline, toToolResult } from '../toolResult.js';
-import { fitOutput, keptText, type Captured } from '../outputBudget.js';
+import { fitOutput, fitStream, keptText, type Captured } from '../outputBudget.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 
 export type ExecuteDeps = {
@@ -184,6 +184,7 @@ export function createExecutePythonTool(deps: ExecuteDeps) {
         return failure({ code: 'INTERNAL_ERROR', message: 'Cancelled by the client' }, empty(executionId));
       }
       const run = outcome as Exclude<PoolResult, { cancelled: true }>;
+      if (run.error) run.error = fitError(run.error, config.outputBudgetBytes);
       if (run.error?.code === 'EXECUTION_TIMEOUT' && args.timeoutMs !== undefined && args.timeoutMs < config.executionTimeoutMs) {
         // The limit that stopped it was the call's own: raising EXECUTION_TIMEOUT_MS would not help.
         const next = `make the work smaller or faster, or call again with a larger timeoutMs (this server allows up to ${config.executionTimeoutMs} ms)`;
@@ -241,6 +242,21 @@ export function createExecutePythonTool(deps: ExecuteDeps) {
     if (fullOutput) return `[output cut to ${config.outputBudgetBytes} bytes here; all that was kept is attached: ${uris.join(', ')}]`;
     return `[output cut to ${config.outputBudgetBytes} bytes (OUTPUT_BUDGET_BYTES); call again with fullOutput: true to get all that was kept (up to ${config.maxOutputBytes} bytes per stream, MAX_OUTPUT_BYTES) as resources]`;
   }
+}
+
+/**
+ * A Python error within the answer's size too: its traceback gets half the budget, its message
+ * and other texts an eighth each (raise ValueError('x' * 10**6) would otherwise answer megabytes).
+ */
+function fitError(error: ErrorInfo, budget: number): ErrorInfo {
+  const fit = (name: string, text: string, room: number) =>
+    fitStream(name, { text, bytes: Buffer.byteLength(text), truncated: false }, room).text;
+  const details = error.details && Object.fromEntries(
+    Object.entries(error.details).map(([key, value]) =>
+      typeof value === 'string' ? [key, fit(key, value, Math.floor(key === 'traceback' ? budget / 2 : budget / 8))] : [key, value],
+    ),
+  );
+  return { ...error, message: fit('message', error.message, Math.floor(budget / 8)), ...(details ? { details } : {}) };
 }
 
 /** The streams the answer cut, whole as the worker kept them, as text resources. */
