@@ -114,6 +114,7 @@ function describeTool(config: Config, sessions: boolean): string {
     '- Files written under ./output/ come back with the result (images as images); matplotlib figures left open are returned as PNG.',
     `- Standard library available; other packages only after install_packages. ${reach.join(' ')}`,
     '- Limits: time (timeoutMs), memory, and output size; a failure comes back with an error code and a traceback.',
+    `- Long output comes back as its first and last lines with a count of the bytes cut (about ${Math.round(config.outputBudgetBytes / 1024)} KiB per answer); fullOutput: true also returns all of it that was kept.`,
   ].join('\n');
 }
 
