@@ -469,6 +469,19 @@ async function measureFaultRecovery(cacheDir) {
   results.faultRecovery = { beforeP50Ms: median(before), nextMs: next.map((x) => round(x, 2)), nextMaxMs: Math.max(...next) };
 }
 
+/** What one answer weighs when the code prints a lot: 2 MiB to each stream (README: Output size). */
+async function measureOutputSize(cacheDir) {
+  log('output size: 2 MiB to stdout and to stderr…');
+  const server = await startServer({ PACKAGE_CACHE_DIR: cacheDir, MAX_CONCURRENT_EXECUTIONS: '1' });
+  const code = "import sys\nchunk = 'x' * 1023 + '\\n'\nfor _ in range(2048):\n    sys.stdout.write(chunk)\n    sys.stderr.write(chunk)";
+  const cut = await server.ok(code);
+  const full = await server.ok(code, { fullOutput: true });
+  const small = await server.ok("print('hello')");
+  await server.close();
+  const bytes = (r) => Buffer.byteLength(JSON.stringify(r.raw));
+  results.outputSize = { printedBytes: cut.stdoutBytes + cut.stderrBytes, answerBytes: bytes(cut), fullOutputBytes: bytes(full), helloBytes: bytes(small) };
+}
+
 async function measureRss(cacheDir) {
   const sample = async (workers) => {
     log(`RSS with MAX_CONCURRENT_EXECUTIONS=${workers}…`);
@@ -701,6 +714,13 @@ function table() {
     `never waits for a worker start (each ≤ 100 ms): ${verdict('faultRecovery', fr.nextMaxMs <= 100)}`,
   );
 
+  const out = r.outputSize;
+  add(
+    'Answer size (JSON of the whole result), 2 MiB printed to stdout and 2 MiB to stderr: default / with `fullOutput: true`',
+    `${round(out.answerBytes / 1024)} KiB / ${round(out.fullOutputBytes / 2 ** 20)} MiB (a \`print('hello')\` answer: ${out.helloBytes} B)`,
+    `about twice OUTPUT_BUDGET_BYTES (32 KiB) plus the envelope: ${verdict('outputSize', out.answerBytes <= 2 * 32768 + 4096)}`,
+  );
+
   const rss = r.rss;
   add('Server RSS, MAX_CONCURRENT_EXECUTIONS=1 / =4 (all workers warm)', `${round(rss.oneWorkerMb)} MiB / ${round(rss.fourWorkersMb)} MiB`);
   add(
@@ -739,6 +759,7 @@ async function main() {
   await measureEveryday(cacheDir);
   await measureFaultRecovery(cacheDir);
   await measureYardstick();
+  await measureOutputSize(cacheDir);
   await measureRss(cacheDir);
   await measureIdle(cacheDir);
   results.benchSeconds = (performance.now() - started) / 1000;

@@ -82,6 +82,7 @@ export const ConfigSchema = z.object({
   MAX_CONCURRENT_EXECUTIONS: intVar({ min: 1, max: 64, default: 5 }),
   MAX_QUEUE_SIZE: intVar({ min: 0, max: 100_000, default: 100 }),
   MAX_OUTPUT_BYTES: intVar({ min: 1024, max: 64 * MIB, default: MIB }),
+  OUTPUT_BUDGET_BYTES: intVar({ min: 1024, max: 64 * MIB, default: 32 * 1024 }),
   MAX_CODE_BYTES: intVar({ min: 64, max: 16 * MIB, default: MIB }),
   MAX_INPUT_BYTES: intVar({ min: 0, max: 64 * MIB, default: MIB }),
   MAX_INPUT_FILES_BYTES: intVar({ min: 0, max: 256 * MIB, default: 10 * MIB }),
@@ -122,6 +123,8 @@ export type Config = Readonly<{
   maxConcurrentExecutions: number;
   maxQueueSize: number;
   maxOutputBytes: number;
+  /** stdout, stderr and the result together in one answer; longer ones show head and tail. @default 32768 */
+  outputBudgetBytes: number;
   maxCodeBytes: number;
   maxInputBytes: number;
   maxInputFilesBytes: number;
@@ -210,6 +213,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     maxConcurrentExecutions: v.MAX_CONCURRENT_EXECUTIONS,
     maxQueueSize: v.MAX_QUEUE_SIZE,
     maxOutputBytes: v.MAX_OUTPUT_BYTES,
+    outputBudgetBytes: v.OUTPUT_BUDGET_BYTES,
     maxCodeBytes: v.MAX_CODE_BYTES,
     maxInputBytes: v.MAX_INPUT_BYTES,
     maxInputFilesBytes: v.MAX_INPUT_FILES_BYTES,

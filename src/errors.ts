@@ -23,7 +23,13 @@ export const ERROR_HINTS: Record<ErrorCode, string> = {
   INTERNAL_ERROR: 'retry the call; if it keeps failing, check the server logs',
 };
 
-export const ErrorDetailsSchema = z.record(z.string(), z.unknown());
+/**
+ * A free-form object. Declared as `additionalProperties: true` in JSON Schema: zod writes `{}` for
+ * `unknown`, a schema with no keyword that strict checkers (the MCP Inspector's --strict) flag.
+ */
+export const FreeFormSchema = () => z.record(z.string(), z.unknown()).meta({ additionalProperties: true });
+
+export const ErrorDetailsSchema = FreeFormSchema();
 export type ErrorDetails = z.infer<typeof ErrorDetailsSchema>;
 
 /** The plain-data form of an error: what crosses the worker boundary and what results carry. */

@@ -272,7 +272,11 @@ function topological(added: InstalledRecord[]): InstalledRecord[] {
   return out;
 }
 
-/** The installer's failure as the model reads it: which packages, why, and what to do. */
+/**
+ * The installer's failure as the model reads it: which packages and what happened (the cause
+ * first: an unreachable network before the version mismatch it led to), and, once, in
+ * `details.next`, what to do.
+ */
 export function installError(
   requirements: Requirement[],
   response: Extract<InstallResponse, { ok: false }>,
@@ -281,28 +285,45 @@ export function installError(
   const names = requirements.map((r) => r.text);
   const first = response.message.split('\n')[0] ?? '';
   const network = response.networkErrors[0];
+  const distribution = config.pyodideDistDir ? 'the Pyodide distribution in PYODIDE_DIST_DIR' : 'the Pyodide distribution';
+  const reachDistribution = config.pyodideDistDir
+    ? 'check the network, or put the missing files into PYODIDE_DIST_DIR'
+    : 'check the network, or set PYODIDE_DIST_DIR to a local copy of the Pyodide distribution (or PYODIDE_DIST_URL to a reachable mirror)';
+  const reachIndex = 'check the network, or set PACKAGE_INDEX_URL to a reachable mirror';
+  // Pyodide's loader reports "The following error occurred while loading numpy:" and the error apart.
+  const notLoaded = [...response.message.matchAll(/error occurred while loading ([^:;\s]+):/g)].map((m) => m[1] as string);
   let reason: string;
   let message: string;
+  let next: string;
   if (response.micropipUnavailable !== undefined && network) {
     reason = 'NETWORK_UNREACHABLE';
     message =
-      `${first}; the Pyodide distribution could not be reached (${network}), so micropip and the distribution's ` +
-      'packages could not be downloaded. Check the network, or set PYODIDE_DIST_DIR to a local copy of the distribution';
+      `the network is unreachable (${network}), so micropip could not be downloaded and only the versions in ${distribution} ` +
+      `can be installed: ${first.replace(/;.*$/, '')}`;
+    next = reachDistribution;
   } else if (response.micropipUnavailable !== undefined) {
     reason = 'MICROPIP_UNAVAILABLE';
     message =
       `${first}. micropip, which installs from the package index, is unavailable (${response.micropipUnavailable}), ` +
-      'so only packages of the Pyodide distribution can be installed. To make it available offline, put ' +
-      'micropip-*.whl from the Pyodide release archive in PYODIDE_DIST_DIR (with that release\'s pyodide-lock.json)' +
-      ', or run once online so that it is cached in PACKAGE_CACHE_DIR';
+      `so only packages of ${distribution} can be installed`;
+    next =
+      "put micropip-*.whl from the Pyodide release archive in PYODIDE_DIST_DIR (with that release's pyodide-lock.json), " +
+      'or run once online so that it is cached in PACKAGE_CACHE_DIR';
+  } else if (notLoaded.length > 0) {
+    reason = network ? 'NETWORK_UNREACHABLE' : 'INSTALL_FAILED';
+    const which = [...new Set(notLoaded)].join(', ');
+    message = network ? `could not download ${which} from ${distribution} (${network})` : `could not load ${which} from ${distribution}: ${first.replace(/^.*?:;\s*/, '')}`;
+    next = network ? reachDistribution : 'check that the distribution holds the files its pyodide-lock.json names';
   } else if (/Can't fetch metadata for '([^']+)'/.test(response.message)) {
     const pkg = /Can't fetch metadata for '([^']+)'/.exec(response.message)?.[1];
     if (network) {
       reason = 'NETWORK_UNREACHABLE';
-      message = `Could not reach the package index for '${pkg}' (${network}); check the network, or set PACKAGE_INDEX_URL to a reachable mirror`;
+      message = `could not reach the package index for '${pkg}' (${network})`;
+      next = reachIndex;
     } else {
       reason = 'UNKNOWN_PACKAGE';
-      message = `No package named '${pkg}' in the Pyodide distribution or on ${config.packageIndexUrl}`;
+      message = `no package named '${pkg}' in ${distribution} or on ${config.packageIndexUrl}`;
+      next = 'check the package name';
     }
   } else if (/Can't find a pure Python 3 wheel for: (.+)/.test(response.message)) {
     const probes = Object.entries(response.probes ?? {});
@@ -312,13 +333,16 @@ export function installError(
     const parts: string[] = [];
     if (unreachable.length > 0 || (network && probes.length === 0)) {
       reason = 'NETWORK_UNREACHABLE';
-      parts.push(`could not reach the package index${network ? ` (${network})` : ''} for ${unreachable.join(', ') || 'them'}; check the network, or set PACKAGE_INDEX_URL to a reachable mirror`);
+      parts.push(`could not reach the package index${network ? ` (${network})` : ''} for ${unreachable.join(', ') || 'them'}`);
+      next = reachIndex;
     } else if (unknown.length > 0) {
       reason = 'UNKNOWN_PACKAGE';
+      next = 'check the package names';
     } else {
       reason = 'NO_COMPATIBLE_WHEEL';
+      next = 'ask for another version, or a pure-Python alternative';
     }
-    if (unknown.length > 0) parts.push(`no package named ${unknown.join(', ')} in the Pyodide distribution or on ${config.packageIndexUrl}`);
+    if (unknown.length > 0) parts.push(`no package named ${unknown.join(', ')} in ${distribution} or on ${config.packageIndexUrl}`);
     if (listed.length > 0 || probes.length === 0) {
       const which = listed.join(', ') || /Can't find a pure Python 3 wheel for: (.+)/.exec(response.message)?.[1]?.trim();
       parts.push(`no wheel of ${which} matches the requested version and runs on Pyodide (only pure-Python wheels and Pyodide's own builds install)`);
@@ -326,15 +350,18 @@ export function installError(
     message = parts.join('; ');
   } else if (/already installed|conflict/i.test(response.message)) {
     reason = 'VERSION_CONFLICT';
-    message = `Version conflict: ${first.replace(/\s*If you want to reinstall.*$/, '')}`;
+    message = `version conflict: ${first.replace(/\s*If you want to reinstall.*$/, '')}`;
+    next = 'ask for a version compatible with what is installed (a restart of the server starts from none)';
   } else if (network) {
     reason = 'NETWORK_UNREACHABLE';
-    message = `Could not download (${network}): ${first}`;
+    message = `could not download (${network}): ${first}`;
+    next = reachIndex;
   } else {
     reason = 'INSTALL_FAILED';
     message = first || 'the installer failed';
+    next = 'check the package names and versions';
   }
-  const details: ErrorDetails = { packages: names, reason, cause: response.message.slice(0, 2000) };
-  if (response.networkErrors.length > 0) details.networkErrors = response.networkErrors.slice(0, 5);
+  const details: ErrorDetails = { packages: names, reason, next, cause: response.message.slice(0, 2000) };
+  if (response.networkErrors.length > 0) details.networkErrors = [...new Set(response.networkErrors)].slice(0, 5);
   return new ExecutorError('PACKAGE_INSTALLATION_ERROR', `Could not install ${names.join(', ')}: ${message}`, { details });
 }

@@ -36,7 +36,8 @@ export type RunRequest = {
   outputs: OutputLimits;
 };
 
-export type StreamOutcome = { text: string; bytes: number; truncated: boolean };
+/** `cutAt`: where in `text` the bytes the worker did not keep were (the head before, the tail after). */
+export type StreamOutcome = { text: string; bytes: number; truncated: boolean; cutAt?: number | undefined };
 
 export type RunOutcome = {
   ok: boolean;
@@ -192,8 +193,8 @@ export function createExecutor(
     const stdout = new CappedOutput(request.maxOutputBytes, listen('stdout'));
     const stderr = new CappedOutput(request.maxOutputBytes, listen('stderr'));
     const streams = () => ({
-      stdout: { text: stdout.text(), bytes: stdout.totalBytes, truncated: stdout.truncated },
-      stderr: { text: stderr.text(), bytes: stderr.totalBytes, truncated: stderr.truncated },
+      stdout: { text: stdout.text(), bytes: stdout.totalBytes, truncated: stdout.truncated, cutAt: stdout.cutAt() },
+      stderr: { text: stderr.text(), bytes: stderr.totalBytes, truncated: stderr.truncated, cutAt: stderr.cutAt() },
     });
     py.setStdout({ write: stdout.write, isatty: false });
     py.setStderr({ write: stderr.write, isatty: false });

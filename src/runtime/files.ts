@@ -53,17 +53,10 @@ const MIME_TYPES: Record<string, string> = {
   parquet: 'application/vnd.apache.parquet',
 };
 
+/** The type a file's name suggests; the server checks it against the bytes (server/tools/fileType.ts). */
 export function mimeTypeOf(path: string): string {
   const ext = posix.extname(path).slice(1).toLowerCase();
   return MIME_TYPES[ext] ?? 'application/octet-stream';
-}
-
-export function isImage(mimeType: string): boolean {
-  return /^image\/(png|jpeg|gif|webp|svg\+xml)$/.test(mimeType);
-}
-
-export function isText(mimeType: string): boolean {
-  return /^text\/|^application\/(json|jsonl|xml|yaml|toml)$|\+xml$/.test(mimeType);
 }
 
 /** Write the inputs; paths were checked already (relative, no "..") and are checked again here. */

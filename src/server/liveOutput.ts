@@ -8,7 +8,7 @@ import type { ToolExtra } from './toolDefinition.js';
  *   (elapsed time and bytes printed), so clients that reset their timeout on progress keep waiting;
  * - stdout and stderr as `notifications/message` log lines when the client has set a log level
  *   that admits them (stdout at `info`, stderr at `warning`), batched to a bounded rate.
- * The final result still carries the whole (capped) output.
+ * The final result carries the output cut to OUTPUT_BUDGET_BYTES (server/outputBudget.ts).
  */
 
 export const PROGRESS_EVERY_MS = 2000;

@@ -3,7 +3,6 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import {
   CallToolRequestSchema,
   ErrorCode,
-  McpError,
   type CallToolResult,
   type ServerNotification,
   type ServerRequest,
@@ -34,7 +33,12 @@ export type ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z.ZodO
  * tools/call: the SDK would answer bad arguments with its own wording and no error code, and this
  * server answers them as INVALID_INPUT results that say exactly what to fix.
  */
-export function registerToolDefinitions(server: McpServer, tools: ToolDefinition[], logger: Logger): void {
+export function registerToolDefinitions(
+  server: McpServer,
+  tools: ToolDefinition[],
+  logger: Logger,
+  options: { off?: Record<string, string> } = {},
+): void {
   const byName = new Map(tools.map((tool) => [tool.name, tool]));
   for (const tool of tools) {
     server.registerTool(
@@ -54,9 +58,12 @@ export function registerToolDefinitions(server: McpServer, tools: ToolDefinition
   server.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const tool = byName.get(request.params.name);
     if (!tool) {
-      throw new McpError(
+      const name = request.params.name;
+      const why = options.off?.[name];
+      const available = [...byName.keys()].join(', ');
+      throw protocolError(
         ErrorCode.InvalidParams,
-        `Unknown tool '${request.params.name}'; available: ${[...byName.keys()].join(', ')}`,
+        why ? `Tool '${name}' is not offered: ${why}. Available: ${available}` : `Unknown tool '${name}'; available: ${available}`,
       );
     }
     const parsed = tool.inputSchema.safeParse(request.params.arguments ?? {});
@@ -71,6 +78,14 @@ export function registerToolDefinitions(server: McpServer, tools: ToolDefinition
       return toErrorResult(e.toInfo(), tool.emptyResult);
     }
   });
+}
+
+/**
+ * A JSON-RPC error with `message` as it is: the SDK sends an error's message as it stands, and an
+ * McpError's already starts with "MCP error -32602:", which the client's McpError adds again.
+ */
+function protocolError(code: ErrorCode, message: string): Error & { code: number } {
+  return Object.assign(new Error(message), { code });
 }
 
 /**

@@ -22,10 +22,11 @@ export function errorHeadline(error: ErrorInfo): string {
   // stays whole in structuredContent and the traceback.
   const [first = '', ...rest] = error.message.split('\n');
   const message = `${first.trimEnd()}${rest.some((line) => line.trim()) ? ' …' : ''}`.replace(/\.+$/, '');
-  // A hint of the error's own (details.hint: install a package, use top-level await) is more
-  // use to the model than the code's general one.
-  const hint = typeof error.details?.hint === 'string' ? error.details.hint : ERROR_HINTS[error.code];
-  return `${error.code}: ${message}. Next: ${hint.replace(/\.+$/, '')}.`;
+  // A failure may name its own next step: details.hint (install a package, use top-level await) or
+  // details.next (raise timeoutMs, check the network); either is more use than the code's general one.
+  const own = [error.details?.hint, error.details?.next].find((x): x is string => typeof x === 'string');
+  const next = own ?? ERROR_HINTS[error.code];
+  return `${error.code}: ${message}. Next: ${next.replace(/\.+$/, '')}.`;
 }
 
 /** A result from its text and structured form; `isError` follows `structured.status`. */

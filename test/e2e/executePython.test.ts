@@ -224,7 +224,7 @@ describe('invalid arguments', () => {
     ['oversized code', { code: 'x = 1\n'.repeat(500) }, /code: is 3000 bytes; the limit is 2048 \(MAX_CODE_BYTES\)/],
     ['inputData that is not a list of strings', { code: 'pass', inputData: ['a', 3] }, /inputData\[1\]: expected a string/],
     ['oversized inputData', { code: 'pass', inputData: ['x'.repeat(5000)] }, /inputData: is larger than 4096 bytes/],
-    ['an unknown argument', { code: 'pass', input_data: ['a'] }, /unknown argument 'input_data' \(accepted: code, inputData, files, sessionId, timeoutMs\)/],
+    ['an unknown argument', { code: 'pass', input_data: ['a'] }, /unknown argument 'input_data' \(accepted: code, inputData, files, sessionId, timeoutMs, fullOutput\)/],
     ['a timeout that is not a positive integer', { code: 'pass', timeoutMs: -5 }, /timeoutMs: must be greater than 0/],
   ];
   it.each(cases)('%s give INVALID_INPUT saying what is wrong', async (_name, args, message) => {
@@ -237,7 +237,7 @@ describe('invalid arguments', () => {
   });
 
   it('an unknown tool is a protocol error', async () => {
-    await expect(server.call('no_such_tool', {})).rejects.toThrow(/Unknown tool 'no_such_tool'/);
+    await expect(server.call('no_such_tool', {})).rejects.toThrow(/^MCP error -32602: Unknown tool 'no_such_tool'; available: execute_python/);
   });
 });
 

@@ -109,6 +109,33 @@ describe('files and plots out', () => {
     expect(text).toContain('- output/f4.txt (text/plain, 1.5 kB; left out: more than 3 files (MAX_OUTPUT_FILES))');
   });
 
+  it('types files by their bytes: a text file named .png is text, an unnamed PNG an image', async () => {
+    const r = await call({ code: `${WRITE_PNG}\nimport os\nos.rename('output/red.png', 'output/red.bin')\nopen('output/not.png', 'w').write('hello')` });
+    expect(r.files).toEqual([
+      { path: 'output/not.png', mimeType: 'text/plain', size: 5, returnedAs: 'text', note: 'named as image/png, but its bytes are not' },
+      { path: 'output/red.bin', mimeType: 'image/png', size: expect.any(Number), returnedAs: 'image' },
+    ]);
+    expect(r.content.filter((c) => c.type === 'image')).toHaveLength(1);
+  });
+
+  it('returns SVG as a text resource, not an image', async () => {
+    const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>';
+    const r = await call({ code: `import os\nos.makedirs('output')\nopen('output/box.svg', 'w').write(${JSON.stringify(svg)})` });
+    expect(r.content.some((c) => c.type === 'image')).toBe(false);
+    const resource = r.content.find((c) => c.type === 'resource') as unknown as { resource: Record<string, string> };
+    expect(resource.resource).toMatchObject({ mimeType: 'image/svg+xml', text: svg });
+    expect(r.files[0]?.returnedAs).toBe('text');
+  });
+
+  it('does not send an empty or broken image as an image', async () => {
+    const r = await call({ code: "import os\nos.makedirs('output')\nopen('output/empty.png', 'wb').close()\nopen('output/broken.png', 'wb').write(b'\\x89PNG\\r\\n\\x1a\\n\\xff\\x00')" });
+    expect(r.content.some((c) => c.type === 'image')).toBe(false);
+    expect(r.files).toEqual([
+      { path: 'output/broken.png', mimeType: 'application/octet-stream', size: 10, returnedAs: 'blob', note: 'named as image/png, but its bytes are not' },
+      { path: 'output/empty.png', mimeType: 'image/png', size: 0, returnedAs: 'omitted', note: 'empty file' },
+    ]);
+  });
+
   it('does not follow a symbolic link out of ./output/', async () => {
     const r = await call({ code: "import os\nos.makedirs('output')\nopen('/tmp/outside.txt', 'w').write('x')\nos.symlink('/tmp/outside.txt', 'output/link.txt')" });
     expect(r.files).toEqual([]);

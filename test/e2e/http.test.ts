@@ -40,6 +40,18 @@ describe('streamable HTTP', () => {
     expect(server.stderr()).not.toMatch(/mcp-session-id/);
   });
 
+  it('answers create_session once, saying sessions are off and MAX_SESSIONS turns them on', async () => {
+    const client = await server.connect();
+    const error = await client.callTool({ name: 'create_session', arguments: {} }).then(
+      () => undefined,
+      (e: unknown) => e as Error & { code: number },
+    );
+    expect(error?.code).toBe(-32602);
+    expect(error?.message).toBe(
+      "MCP error -32602: Tool 'create_session' is not offered: sessions are off on this server (MAX_SESSIONS=0, the default over HTTP); set MAX_SESSIONS to a number above 0 to turn them on. Available: execute_python, install_packages, health_check",
+    );
+  });
+
   it('sends progress on the request stream', async () => {
     const client = await server.connect();
     const seen: Progress[] = [];

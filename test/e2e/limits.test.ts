@@ -96,6 +96,14 @@ describe('time limit', () => {
     expect(raised.error?.details).toMatchObject({ timeoutMs: TIMEOUT_MS });
   });
 
+  it("names the call's timeoutMs in the hint when that was the limit, and EXECUTION_TIMEOUT_MS when the server's was", async () => {
+    const lowered = await server.run('while True:\n    pass', { timeoutMs: 300 });
+    expect(lowered.text.split('\n')[0]).toMatch(/Next: make the work smaller or faster, or call again with a larger timeoutMs \(this server allows up to 1500 ms\)\.$/);
+    expect(lowered.text).not.toContain('EXECUTION_TIMEOUT_MS');
+    const raised = await server.run('while True:\n    pass', { timeoutMs: 60_000 });
+    expect(raised.text.split('\n')[0]).toMatch(/Next: make the work smaller or faster, or raise EXECUTION_TIMEOUT_MS\.$/);
+  });
+
   it('counts timeouts and worker restarts in health_check', async () => {
     const h = await health(server);
     expect(h.metrics.timeouts).toBeGreaterThanOrEqual(7);
@@ -193,21 +201,28 @@ describe('output floods', () => {
   });
   afterAll(() => server?.close());
 
-  it('cap stdout and stderr with a visible note and the total size', async () => {
-    const r = await server.run("import sys\nfor _ in range(100):\n    print('x' * 1023)\n    sys.stderr.write('e' * 1024)");
-    expect(r.status).toBe('success');
-    expect(r.stdout.length).toBe(65536);
-    expect(r.stdoutBytes).toBe(102400);
-    expect(r.stdoutTruncated).toBe(true);
-    expect(r.stderrBytes).toBe(102400);
-    expect(r.text).toContain('[stdout truncated: first 65536 of 102400 bytes shown (MAX_OUTPUT_BYTES)]');
-    expect(r.text).toContain('[stderr truncated: first 65536 of 102400 bytes shown (MAX_OUTPUT_BYTES)]');
+  it('keep the first and last halves of MAX_OUTPUT_BYTES of each stream and count the rest', async () => {
+    const r = await server.call('execute_python', {
+      code: "import sys\nfor i in range(100):\n    print(f'{i:04}' + 'x' * 1019)\n    sys.stderr.write('e' * 1024)",
+      fullOutput: true,
+      timeoutMs: 20_000,
+    });
+    const s = r.structuredContent as { status: string; stdoutBytes: number; stderrBytes: number };
+    expect(s.status).toBe('success');
+    expect(s.stdoutBytes).toBe(102400);
+    expect(s.stderrBytes).toBe(102400);
+    const kept = r.content.find((c) => c.type === 'resource' && c.resource.uri.endsWith('/stdout.txt'));
+    const text = kept?.type === 'resource' && 'text' in kept.resource ? kept.resource.text : '';
+    expect(text.startsWith('0000x')).toBe(true);
+    expect(text.trimEnd().endsWith('0099' + 'x'.repeat(1019))).toBe(true);
+    expect(text).toContain(`[… ${102400 - 65536} bytes of stdout cut here …]`);
   });
 
   it('printing 100 MB does not hold 100 MB anywhere', async () => {
-    const r = await server.run("chunk = 'y' * (1024 * 1024)\nfor _ in range(100):\n    print(chunk, end='')");
-    expect(r.stdoutBytes).toBe(100 * 1024 * 1024);
-    expect(r.stdout.length).toBe(65536);
+    const r = await server.run("chunk = 'y' * (1024 * 1024)\nfor _ in range(100):\n    print(chunk, end='')\nprint('END')");
+    expect(r.stdoutBytes).toBe(100 * 1024 * 1024 + 4);
+    expect(r.stdout.trimEnd().endsWith('END')).toBe(true);
+    expect(r.stdout.length).toBeLessThan(40_000);
   });
 });
 

@@ -19,6 +19,7 @@ type InstallResult = {
   status: string;
   installed: { name: string; version: string }[];
   alreadyInstalled: { name: string; version: string }[];
+  durationMs: number;
   error?: { code: string; message: string; details?: { reason?: string; packages?: string[] } };
 };
 
@@ -94,7 +95,8 @@ describe('from a local distribution, without micropip', () => {
     expect(r.error?.code).toBe('PACKAGE_INSTALLATION_ERROR');
     expect(r.error?.details).toMatchObject({ reason: 'MICROPIP_UNAVAILABLE', packages: ['requests'] });
     expect(r.error?.message).toMatch(/'requests' is not in the Pyodide distribution/);
-    expect(r.error?.message).toMatch(/micropip.*unavailable.*PYODIDE_DIST_DIR/);
+    expect(r.error?.message).toMatch(/micropip.*unavailable/);
+    expect(r.text.split('\n')[0]).toMatch(/Next: put micropip-\*\.whl .* in PYODIDE_DIST_DIR/);
   });
 
   it('refuses a version the distribution does not have', async () => {
@@ -253,8 +255,24 @@ describe('downloads and the cache', () => {
     try {
       const r = await install(server, ['numpy']);
       expect(r.error?.code).toBe('PACKAGE_INSTALLATION_ERROR');
-      expect(r.error?.message).toMatch(/numpy/);
-      expect(['NETWORK_UNREACHABLE', 'MICROPIP_UNAVAILABLE']).toContain(r.error?.details?.reason);
+      expect(r.error?.details?.reason).toBe('NETWORK_UNREACHABLE');
+      expect(r.text.split('\n')[0]).toMatch(
+        /^PACKAGE_INSTALLATION_ERROR: Could not install numpy: could not download numpy from the Pyodide distribution \([\w.]+: \w+\)\. Next: check the network, or set PYODIDE_DIST_DIR/,
+      );
+      expect(r.durationMs).toBeGreaterThan(0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('says an offline pinned version failed for the network first, not for the version', async () => {
+    const server = await startServer({ PACKAGE_CACHE_DIR: freshCache('pinned') });
+    try {
+      const r = await install(server, ['attrs==23.2.0']);
+      expect(r.error?.details?.reason).toBe('NETWORK_UNREACHABLE');
+      expect(r.error?.message).toMatch(/^Could not install attrs==23\.2\.0: the network is unreachable \(/);
+      expect(r.text.match(/Next:/g)).toHaveLength(1);
+      expect(r.text).not.toMatch(/check the package names/);
     } finally {
       await server.close();
     }

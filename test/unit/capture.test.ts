@@ -27,14 +27,31 @@ describe('CappedOutput', () => {
     expect(out.truncated).toBe(false);
   });
 
-  it('keeps bytes up to the cap and counts the rest', () => {
+  it('keeps the first and the last half of the cap, says where the cut is, and counts the rest', () => {
     const out = new CappedOutput(5);
     out.write(bytes('123'));
     out.write(bytes('4567'));
     out.write(bytes('89'));
-    expect(out.text()).toBe('12345');
+    expect(out.text()).toBe('12389');
+    expect(out.cutAt()).toBe(3);
     expect(out.totalBytes).toBe(9);
     expect(out.truncated).toBe(true);
+  });
+
+  it('keeps the last bytes of many small writes', () => {
+    const out = new CappedOutput(10);
+    for (let i = 0; i < 100; i++) out.write(bytes(String(i % 10)));
+    out.write(bytes('END'));
+    expect(out.text()).toBe('01234' + '89END');
+    expect(out.totalBytes).toBe(103);
+  });
+
+  it('has no cut when everything fits, even across the head and the tail', () => {
+    const out = new CappedOutput(4);
+    out.write(bytes('a€')); // 61 e2 | 82 ac: the character spans the head and the tail
+    expect(out.text()).toBe('a€');
+    expect(out.cutAt()).toBeUndefined();
+    expect(out.truncated).toBe(false);
   });
 
   it('is empty with nothing written', () => {
@@ -58,20 +75,28 @@ describe('CappedOutput', () => {
     expect(out.text()).toBe('🐍');
   });
 
-  it('ends with a single replacement character when the cap cuts a character in half', () => {
-    const out = new CappedOutput(4);
-    out.write(bytes('ab🐍cd')); // the cap falls after the first two of the snake's four bytes
-    expect(out.text()).toBe('ab\uFFFD');
-    expect(out.totalBytes).toBe(8);
+  it('ends the head with a single replacement character when the cut halves a character', () => {
+    const out = new CappedOutput(6);
+    out.write(bytes('ab🐍cdefgh')); // the head ends after the first of the snake's four bytes
+    expect(out.text()).toBe('ab\uFFFDfgh');
+    expect(out.cutAt()).toBe(3);
+    expect(out.totalBytes).toBe(12);
     expect(out.truncated).toBe(true);
   });
 
-  it('ends with a single replacement character when the cap falls inside a character split across writes', () => {
-    const out = new CappedOutput(3);
+  it('starts the tail at its first whole character', () => {
+    const out = new CappedOutput(6);
+    out.write(bytes('abcdef🐍x')); // the tail window holds the snake's last two bytes and x
+    expect(out.text()).toBe('abcx');
+    expect(out.cutAt()).toBe(3);
+  });
+
+  it('ends the head with a single replacement character when the cut falls inside a character split across writes', () => {
+    const out = new CappedOutput(6);
     const e = bytes('é'); // c3 a9
     out.write(new Uint8Array([0x61, 0x62, e[0]!]));
-    out.write(new Uint8Array([e[1]!, 0x63]));
-    expect(out.text()).toBe('ab\uFFFD');
+    out.write(new Uint8Array([e[1]!, 0x63, 0x64, 0x65, 0x66, 0x67]));
+    expect(out.text()).toBe('ab\uFFFDefg');
   });
 
   it('passes decoded text to the listener as it arrives, never half a character', () => {
@@ -84,13 +109,13 @@ describe('CappedOutput', () => {
     expect(seen).toEqual(['a', '🐍', 'b']);
   });
 
-  it('passes no text to the listener past the cap, only the growing total', () => {
+  it('passes no text to the listener past the head, only the growing total', () => {
     const seen: [string, number][] = [];
-    const out = new CappedOutput(3, (text, total) => seen.push([text, total]));
+    const out = new CappedOutput(4, (text, total) => seen.push([text, total]));
     out.write(bytes('abcdef'));
     out.write(bytes('ghi'));
     expect(seen).toEqual([
-      ['abc', 6],
+      ['ab', 6],
       ['', 9],
     ]);
   });

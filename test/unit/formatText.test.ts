@@ -20,18 +20,14 @@ function output(over: Partial<ExecutePythonOutput> = {}): ExecutePythonOutput {
   };
 }
 
-const MAX = 1024;
-
 describe('formatText for a success', () => {
   it('says "(no output)" when the code printed and returned nothing', () => {
-    expect(formatText(output(), MAX)).toBe('(no output)');
+    expect(formatText(output())).toBe('(no output)');
   });
 
   it('gives stdout, stderr and the result in labelled sections, in that order', () => {
     const text = formatText(
-      output({ stdout: 'hello\n', stdoutBytes: 6, stderr: 'careful\n', stderrBytes: 8, result: '42' }),
-      MAX,
-    );
+      output({ stdout: 'hello\n', stdoutBytes: 6, stderr: 'careful\n', stderrBytes: 8, result: '42' }));
     expect(text).toMatchInlineSnapshot(`
       "[stdout]
       hello
@@ -45,45 +41,36 @@ describe('formatText for a success', () => {
   });
 
   it('drops one trailing newline of a section and keeps the rest', () => {
-    expect(formatText(output({ stdout: 'a\n\n', stdoutBytes: 3 }), MAX)).toBe('[stdout]\na\n');
+    expect(formatText(output({ stdout: 'a\n\n', stdoutBytes: 3 }))).toBe('[stdout]\na\n');
   });
 
   it('keeps text without a trailing newline as it is', () => {
-    expect(formatText(output({ stdout: 'no newline', stdoutBytes: 10 }), MAX)).toBe('[stdout]\nno newline');
+    expect(formatText(output({ stdout: 'no newline', stdoutBytes: 10 }))).toBe('[stdout]\nno newline');
   });
 
   it('leaves out empty sections', () => {
-    expect(formatText(output({ stderr: 'warning\n', stderrBytes: 8 }), MAX)).toBe('[stderr]\nwarning');
+    expect(formatText(output({ stderr: 'warning\n', stderrBytes: 8 }))).toBe('[stderr]\nwarning');
   });
 
   it('shows a result that is an empty string repr', () => {
-    expect(formatText(output({ result: "''" }), MAX)).toBe("[result]\n''");
+    expect(formatText(output({ result: "''" }))).toBe("[result]\n''");
   });
 
-  it('notes a truncated stream with the bytes shown and the bytes written', () => {
+  it('puts the note on a cut after the sections, once', () => {
     const text = formatText(
-      output({ stdout: 'x'.repeat(20) + '\n', stdoutBytes: 5_000_000, stdoutTruncated: true }),
-      MAX,
+      output({ stdout: 'head\n[… 10 bytes of stdout cut here …]\ntail\n', stdoutBytes: 20, stdoutTruncated: true, result: '1' }),
+      '[output cut]',
     );
     expect(text).toMatchInlineSnapshot(`
       "[stdout]
-      xxxxxxxxxxxxxxxxxxxx
-      [stdout truncated: first 1024 of 5000000 bytes shown (MAX_OUTPUT_BYTES)]"
-    `);
-  });
+      head
+      [… 10 bytes of stdout cut here …]
+      tail
 
-  it('notes truncation of stderr on its own section', () => {
-    const text = formatText(
-      output({ stdout: 'fine\n', stdoutBytes: 5, stderr: 'e', stderrBytes: 4096, stderrTruncated: true }),
-      MAX,
-    );
-    expect(text).toMatchInlineSnapshot(`
-      "[stdout]
-      fine
+      [result]
+      1
 
-      [stderr]
-      e
-      [stderr truncated: first 1024 of 4096 bytes shown (MAX_OUTPUT_BYTES)]"
+      [output cut]"
     `);
   });
 });
@@ -105,9 +92,7 @@ describe('formatText for a failure', () => {
         },
         stdout: 'before\n',
         stdoutBytes: 7,
-      }),
-      MAX,
-    );
+      }));
     expect(text).toMatchInlineSnapshot(`
       "PYTHON_ERROR: ZeroDivisionError: division by zero (line 2). Next: fix the Python code using the traceback.
 
@@ -123,22 +108,18 @@ describe('formatText for a failure', () => {
 
   it('gives only the headline when there is no traceback and no output', () => {
     const text = formatText(
-      output({ status: 'error', error: { code: 'EXECUTION_TIMEOUT', message: 'Execution timed out' }, memoryMb: undefined }),
-      MAX,
-    );
+      output({ status: 'error', error: { code: 'EXECUTION_TIMEOUT', message: 'Execution timed out' }, memoryMb: undefined }));
     expect(text).toMatchInlineSnapshot(`"EXECUTION_TIMEOUT: Execution timed out. Next: make the work smaller or faster, or raise EXECUTION_TIMEOUT_MS."`);
   });
 
   it('leaves out a traceback made only of whitespace', () => {
     const text = formatText(
-      output({ status: 'error', error: { code: 'PYTHON_ERROR', message: 'x', details: { traceback: ' \n' } } }),
-      MAX,
-    );
+      output({ status: 'error', error: { code: 'PYTHON_ERROR', message: 'x', details: { traceback: ' \n' } } }));
     expect(text).not.toContain('\n');
   });
 
   it('never says "(no output)" for a failure', () => {
-    const text = formatText(output({ status: 'error', error: { code: 'INTERNAL_ERROR', message: 'crashed' } }), MAX);
+    const text = formatText(output({ status: 'error', error: { code: 'INTERNAL_ERROR', message: 'crashed' } }));
     expect(text).not.toContain('(no output)');
   });
 });

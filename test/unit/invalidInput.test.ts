@@ -37,7 +37,7 @@ describe('invalidInput', () => {
     const parsed = executeInput.safeParse({ code: 'x = 1', language: 'python' });
     if (parsed.success) throw new Error('accepted an unknown argument');
     expect(invalidInput(parsed.error, Object.keys(executeInput.shape)).message).toMatchInlineSnapshot(
-      `"Invalid arguments: unknown argument 'language' (accepted: code, inputData, files, sessionId, timeoutMs)"`,
+      `"Invalid arguments: unknown argument 'language' (accepted: code, inputData, files, sessionId, timeoutMs, fullOutput)"`,
     );
   });
 

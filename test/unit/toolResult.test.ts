@@ -19,6 +19,12 @@ describe('errorHeadline', () => {
     expect(headline.split('\n')[0]).toContain(`Next: ${ERROR_HINTS.PYTHON_ERROR}.`);
   });
 
+  it("uses a failure's own next step (details.next) instead of its code's", () => {
+    expect(errorHeadline({ code: 'EXECUTION_TIMEOUT', message: 'Execution exceeded 300 ms', details: { next: 'call again with a larger timeoutMs' } })).toBe(
+      'EXECUTION_TIMEOUT: Execution exceeded 300 ms. Next: call again with a larger timeoutMs.',
+    );
+  });
+
   it('does not double the full stop when the message already ends with one', () => {
     expect(errorHeadline({ code: 'PYTHON_ERROR', message: 'ValueError: expected a number.' })).not.toContain('..');
   });

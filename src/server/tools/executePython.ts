@@ -11,6 +11,8 @@ import { startLiveOutput, type ClientSession } from '../liveOutput.js';
 import { createInputFilesSchema, describeFiles, OutputFileSchema, toFileContent, toInputFiles } from './executionFiles.js';
 import type { ToolDefinition } from '../toolDefinition.js';
 import { BaseResultShape, errorHeadline, toToolResult } from '../toolResult.js';
+import { fitOutput, fitStream, keptText, type Captured } from '../outputBudget.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 
 export type ExecuteDeps = {
   config: Config;
@@ -53,6 +55,12 @@ export function createExecutePythonInputSchema(config: Config) {
         .positive({ error: 'must be greater than 0' })
         .optional()
         .describe(`Time limit for this call in ms; at most the server's limit (${config.executionTimeoutMs}).`),
+      fullOutput: z
+        .boolean({ error: 'expected true or false' })
+        .optional()
+        .describe(
+          `When output is longer than the answer holds (${config.outputBudgetBytes} bytes), also return all that was kept (up to ${config.maxOutputBytes} bytes per stream) as text resources.`,
+        ),
     })
     .strict();
 }
@@ -60,15 +68,19 @@ export function createExecutePythonInputSchema(config: Config) {
 const StreamInfo = {
   stdoutBytes: z.number().int().describe('Bytes written to stdout, including any cut off'),
   stderrBytes: z.number().int().describe('Bytes written to stderr, including any cut off'),
-  stdoutTruncated: z.boolean(),
-  stderrTruncated: z.boolean(),
+  stdoutTruncated: z.boolean().describe('Whether stdout here is cut (its head and tail around a mark counting the bytes left out)'),
+  stderrTruncated: z.boolean().describe('Whether stderr here is cut'),
 };
 
 export const ExecutePythonOutputSchema = z.object({
   ...BaseResultShape,
-  stdout: z.string().describe('Everything printed to stdout (up to MAX_OUTPUT_BYTES)'),
-  stderr: z.string().describe('Everything printed to stderr (up to MAX_OUTPUT_BYTES)'),
-  result: z.string().nullable().describe("repr() of the last expression's value, or null"),
+  stdout: z.string().describe('What was printed to stdout: whole, or its head and tail when the answer had to cut it (OUTPUT_BUDGET_BYTES)'),
+  stderr: z.string().describe('What was printed to stderr, cut the same way'),
+  // A union, not .nullable(): zod writes that as type: ["string", "null"], which clients mapping
+  // schemas onto a single-type dialect (Gemini's OpenAPI subset) reject; anyOf ports.
+  result: z
+    .union([z.string(), z.null().describe('no final expression, or its value was None')])
+    .describe("repr() of the last expression's value (cut the same way), or null"),
   durationMs: z.number().describe('How long the code ran'),
   ...StreamInfo,
   memoryMb: z.number().optional().describe("The worker's WebAssembly memory when the run ended"),
@@ -102,6 +114,7 @@ function describeTool(config: Config, sessions: boolean): string {
     '- Files written under ./output/ come back with the result (images as images); matplotlib figures left open are returned as PNG.',
     `- Standard library available; other packages only after install_packages. ${reach.join(' ')}`,
     '- Limits: time (timeoutMs), memory, and output size; a failure comes back with an error code and a traceback.',
+    `- Long output comes back as its first and last lines with a count of the bytes cut (about ${Math.round(config.outputBudgetBytes / 1024)} KiB per answer); fullOutput: true also returns all of it that was kept.`,
   ].join('\n');
 }
 
@@ -172,6 +185,12 @@ export function createExecutePythonTool(deps: ExecuteDeps) {
         return failure({ code: 'INTERNAL_ERROR', message: 'Cancelled by the client' }, empty(executionId));
       }
       const run = outcome as Exclude<PoolResult, { cancelled: true }>;
+      if (run.error) run.error = fitError(run.error, config.outputBudgetBytes);
+      if (run.error?.code === 'EXECUTION_TIMEOUT' && args.timeoutMs !== undefined && args.timeoutMs < config.executionTimeoutMs) {
+        // The limit that stopped it was the call's own: raising EXECUTION_TIMEOUT_MS would not help.
+        const next = `make the work smaller or faster, or call again with a larger timeoutMs (this server allows up to ${config.executionTimeoutMs} ms)`;
+        run.error = { ...run.error, details: { ...run.error.details, next } };
+      }
       metrics.record({ durationMs: run.elapsedMs, memoryMb: run.memory.wasmMb || undefined, errorCode: run.error?.code });
       log.info(
         {
@@ -186,23 +205,27 @@ export function createExecutePythonTool(deps: ExecuteDeps) {
         'execution finished',
       );
       const returned = toFileContent(run.files, executionId);
+      const shown = fitOutput(run, config.outputBudgetBytes);
       const structured: ExecutePythonOutput = {
         status: run.ok ? 'success' : 'error',
         ...(run.error ? { error: run.error } : {}),
-        stdout: run.stdout.text,
-        stderr: run.stderr.text,
-        result: run.result,
+        stdout: shown.stdout.text,
+        stderr: shown.stderr.text,
+        result: shown.result?.text ?? null,
         durationMs: Math.round(run.elapsedMs * 100) / 100,
         stdoutBytes: run.stdout.bytes,
         stderrBytes: run.stderr.bytes,
-        stdoutTruncated: run.stdout.truncated,
-        stderrTruncated: run.stderr.truncated,
+        stdoutTruncated: shown.stdout.cutBytes > 0,
+        stderrTruncated: shown.stderr.cutBytes > 0,
         memoryMb: run.memory.wasmMb,
         files: returned.info,
         executionId,
         ...(args.sessionId ? { sessionId: args.sessionId, sessionState } : {}),
       };
-      const result = toToolResult(formatText(structured, config.maxOutputBytes), structured);
+      const full = fullOutputContent(run, shown, executionId);
+      const note = cutNote(full.uris, args.fullOutput === true);
+      const result = toToolResult(formatText(structured, note), structured);
+      if (args.fullOutput) result.content.push(...full.content);
       result.content.push(...returned.content);
       return result;
     },
@@ -211,12 +234,53 @@ export function createExecutePythonTool(deps: ExecuteDeps) {
 
   function failure(error: ErrorInfo, base: ExecutePythonOutput | ReturnType<typeof empty>) {
     const structured = { ...base, status: 'error' as const, error };
-    return toToolResult(formatText(structured as ExecutePythonOutput, config.maxOutputBytes), structured);
+    return toToolResult(formatText(structured as ExecutePythonOutput), structured);
+  }
+
+  /** What the model is told once when the answer cut something, and how to get the rest. */
+  function cutNote(uris: string[], fullOutput: boolean): string | undefined {
+    if (uris.length === 0) return undefined;
+    if (fullOutput) return `[output cut to ${config.outputBudgetBytes} bytes here; all that was kept is attached: ${uris.join(', ')}]`;
+    return `[output cut to ${config.outputBudgetBytes} bytes (OUTPUT_BUDGET_BYTES); call again with fullOutput: true to get all that was kept (up to ${config.maxOutputBytes} bytes per stream, MAX_OUTPUT_BYTES) as resources]`;
   }
 }
 
+/**
+ * A Python error within the answer's size too: its traceback gets half the budget, its message
+ * and other texts an eighth each (raise ValueError('x' * 10**6) would otherwise answer megabytes).
+ */
+function fitError(error: ErrorInfo, budget: number): ErrorInfo {
+  const fit = (name: string, text: string, room: number) =>
+    fitStream(name, { text, bytes: Buffer.byteLength(text), truncated: false }, room).text;
+  const details = error.details && Object.fromEntries(
+    Object.entries(error.details).map(([key, value]) =>
+      typeof value === 'string' ? [key, fit(key, value, Math.floor(key === 'traceback' ? budget / 2 : budget / 8))] : [key, value],
+    ),
+  );
+  return { ...error, message: fit('message', error.message, Math.floor(budget / 8)), ...(details ? { details } : {}) };
+}
+
+/** The streams the answer cut, whole as the worker kept them, as text resources. */
+function fullOutputContent(
+  run: { stdout: Captured; stderr: Captured; result: string | null },
+  shown: ReturnType<typeof fitOutput>,
+  executionId: string,
+): { content: CallToolResult['content']; uris: string[] } {
+  const content: CallToolResult['content'] = [];
+  const uris: string[] = [];
+  const add = (name: string, text: string) => {
+    const uri = `python-output:///${executionId}/${name}.txt`;
+    uris.push(uri);
+    content.push({ type: 'resource', resource: { uri, mimeType: 'text/plain', text } });
+  };
+  if (shown.stdout.cutBytes > 0) add('stdout', keptText('stdout', run.stdout));
+  if (shown.stderr.cutBytes > 0) add('stderr', keptText('stderr', run.stderr));
+  if (shown.result && shown.result.cutBytes > 0 && run.result !== null) add('result', run.result);
+  return { content, uris };
+}
+
 /** The model's view: the failure first (with what to do), then output sections, then the value. */
-export function formatText(out: ExecutePythonOutput, maxOutputBytes: number): string {
+export function formatText(out: ExecutePythonOutput, cutNote?: string): string {
   const parts: string[] = [];
   if (out.error) {
     parts.push(errorHeadline(out.error));
@@ -227,15 +291,13 @@ export function formatText(out: ExecutePythonOutput, maxOutputBytes: number): st
     const tb = out.error.details?.traceback;
     if (typeof tb === 'string' && tb.trim()) parts.push(tb.trimEnd());
   }
-  const section = (name: string, text: string, bytes: number, truncated: boolean) => {
-    if (!text && !truncated) return;
-    let body = text.replace(/\n$/, '');
-    if (truncated) body += `\n[${name} truncated: first ${maxOutputBytes} of ${bytes} bytes shown (MAX_OUTPUT_BYTES)]`;
-    parts.push(`[${name}]\n${body}`);
+  const section = (name: string, text: string) => {
+    if (text) parts.push(`[${name}]\n${text.replace(/\n$/, '')}`);
   };
-  section('stdout', out.stdout, out.stdoutBytes, out.stdoutTruncated);
-  section('stderr', out.stderr, out.stderrBytes, out.stderrTruncated);
+  section('stdout', out.stdout);
+  section('stderr', out.stderr);
   if (out.result !== null) parts.push(`[result]\n${out.result}`);
+  if (cutNote) parts.push(cutNote);
   const files = describeFiles(out.files ?? []);
   if (files) parts.push(files);
   if (parts.length === 0) parts.push(out.status === 'success' ? '(no output)' : '');

@@ -2,7 +2,8 @@ import { posix } from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { Config } from '../../config.js';
-import { isImage, isText, type InputFile, type OutputFile } from '../../runtime/files.js';
+import type { InputFile, OutputFile } from '../../runtime/files.js';
+import { fileKind } from './fileType.js';
 
 /**
  * execute_python's files: the `files` argument (written into the working directory first) and
@@ -81,27 +82,36 @@ export const OutputFileSchema = z.object({
   mimeType: z.string(),
   size: z.number().int().describe('Bytes'),
   returnedAs: z.enum(['image', 'text', 'blob', 'omitted']).describe('How the content is in this result'),
-  note: z.string().optional().describe('Why a file was left out'),
+  note: z.string().optional().describe('Why a file was left out, or why its type is not the one its name suggests'),
 });
 export type OutputFileInfo = z.infer<typeof OutputFileSchema>;
 
-/** The content blocks for returned files, and their descriptions for structuredContent. */
+/**
+ * The content blocks for returned files, and their descriptions for structuredContent. The type
+ * comes from the bytes (fileKind); an empty file is listed, not sent (an empty image block is
+ * refused by model APIs).
+ */
 export function toFileContent(files: OutputFile[], executionId: string): { content: CallToolResult['content']; info: OutputFileInfo[] } {
   const content: CallToolResult['content'] = [];
   const info = files.map((file): OutputFileInfo => {
     if (!file.data) return { path: file.path, mimeType: file.mimeType, size: file.size, returnedAs: 'omitted', note: file.omitted ?? 'left out' };
+    if (file.data.byteLength === 0) return { path: file.path, mimeType: file.mimeType, size: 0, returnedAs: 'omitted', note: 'empty file' };
     const data = Buffer.from(file.data.buffer, file.data.byteOffset, file.data.byteLength);
-    if (isImage(file.mimeType)) {
-      content.push({ type: 'image', data: data.toString('base64'), mimeType: file.mimeType });
-      return { path: file.path, mimeType: file.mimeType, size: file.size, returnedAs: 'image' };
+    const kind = fileKind(file.data, file.mimeType);
+    const described = { path: file.path, mimeType: kind.mimeType, size: file.size };
+    // Say so when the name promised something else, so the model does not think it wrote a picture.
+    const note = kind.mimeType !== file.mimeType && file.mimeType !== 'application/octet-stream' ? { note: `named as ${file.mimeType}, but its bytes are not` } : {};
+    if (kind.as === 'image') {
+      content.push({ type: 'image', data: data.toString('base64'), mimeType: kind.mimeType });
+      return { ...described, returnedAs: 'image', ...note };
     }
     const uri = `python-output:///${executionId}/${file.path.split('/').map(encodeURIComponent).join('/')}`;
-    if (isText(file.mimeType)) {
-      content.push({ type: 'resource', resource: { uri, mimeType: file.mimeType, text: data.toString('utf8') } });
-      return { path: file.path, mimeType: file.mimeType, size: file.size, returnedAs: 'text' };
+    if (kind.as === 'text') {
+      content.push({ type: 'resource', resource: { uri, mimeType: kind.mimeType, text: data.toString('utf8') } });
+      return { ...described, returnedAs: 'text', ...note };
     }
-    content.push({ type: 'resource', resource: { uri, mimeType: file.mimeType, blob: data.toString('base64') } });
-    return { path: file.path, mimeType: file.mimeType, size: file.size, returnedAs: 'blob' };
+    content.push({ type: 'resource', resource: { uri, mimeType: kind.mimeType, blob: data.toString('base64') } });
+    return { ...described, returnedAs: 'blob', ...note };
   });
   return { content, info };
 }
@@ -110,6 +120,6 @@ export function describeFiles(files: OutputFileInfo[]): string | undefined {
   if (files.length === 0) return undefined;
   const size = (n: number) => (n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} kB` : `${(n / 1024 / 1024).toFixed(1)} MB`);
   return `[files]\n${files
-    .map((f) => `- ${f.path} (${f.mimeType}, ${size(f.size)}${f.returnedAs === 'omitted' ? `; left out: ${f.note}` : `; returned as ${f.returnedAs}`})`)
+    .map((f) => `- ${f.path} (${f.mimeType}, ${size(f.size)}${f.returnedAs === 'omitted' ? `; left out: ${f.note}` : `; returned as ${f.returnedAs}${f.note ? `; ${f.note}` : ''}`})`)
     .join('\n')}`;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { describeConfig, type Config } from '../../config.js';
-import { ERROR_CODES } from '../../errors.js';
+import { ERROR_CODES, FreeFormSchema } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
 import type { PackageManager } from '../../packages/packageManager.js';
 import type { SessionManager } from '../../sessions/sessionManager.js';
@@ -30,7 +30,7 @@ export const HealthCheckOutputSchema = z.object({
   pyodideVersion: z.string(),
   nodeVersion: z.string(),
   uptimeMs: count,
-  config: z.record(z.string(), z.unknown()),
+  config: FreeFormSchema(),
   metrics: z.object({
     totalExecutions: count,
     successfulExecutions: count,

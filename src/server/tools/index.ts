@@ -4,7 +4,7 @@ import { registerToolDefinitions, type ToolDefinition } from '../toolDefinition.
 import { createExecutePythonTool, type ExecuteDeps } from './executePython.js';
 import { createHealthCheckTool, type HealthDeps } from './healthCheck.js';
 import { createInstallPackagesTool, type InstallDeps } from './installPackages.js';
-import { createSessionTools, type SessionToolDeps } from './sessions.js';
+import { createSessionTools, SESSION_TOOL_NAMES, type SessionToolDeps } from './sessions.js';
 
 export type ToolDeps = ExecuteDeps & HealthDeps & InstallDeps & SessionToolDeps & { logger: Logger };
 
@@ -15,5 +15,10 @@ export function registerTools(server: McpServer, deps: ToolDeps): void {
     createHealthCheckTool(deps),
     ...(deps.sessions.enabled ? createSessionTools(deps) : []),
   ];
-  registerToolDefinitions(server, tools as unknown as ToolDefinition[], deps.logger);
+  const off = deps.sessions.enabled
+    ? {}
+    : Object.fromEntries(
+        SESSION_TOOL_NAMES.map((name) => [name, 'sessions are off on this server (MAX_SESSIONS=0, the default over HTTP); set MAX_SESSIONS to a number above 0 to turn them on']),
+      );
+  registerToolDefinitions(server, tools as unknown as ToolDefinition[], deps.logger, { off });
 }

@@ -45,6 +45,7 @@ export function createInstallPackagesTool(deps: InstallDeps) {
     async handler(args) {
       const log = deps.logger.child({ tool: 'install_packages', installId: randomUUID() });
       log.info({ packages: args.packages }, 'install started');
+      const started = performance.now();
       try {
         const outcome = await deps.packageManager.install(args.packages);
         deps.metrics.recordPackagesInstalled(outcome.installed.length);
@@ -67,8 +68,9 @@ export function createInstallPackagesTool(deps: InstallDeps) {
         return toToolResult(text, structured);
       } catch (error) {
         const e = toExecutorError(error);
-        log.info({ outcome: e.code, reason: e.details?.reason, message: e.message }, 'install failed');
-        return toErrorResult(e.toInfo(), empty);
+        const durationMs = Math.round(performance.now() - started);
+        log.info({ outcome: e.code, reason: e.details?.reason, message: e.message, durationMs }, 'install failed');
+        return toErrorResult(e.toInfo(), { ...empty, durationMs });
       }
     },
   };

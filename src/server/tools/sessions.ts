@@ -34,6 +34,9 @@ const SessionIdSchema = z.object({ sessionId: z.string({ error: 'expected the se
 const describeSession = (s: SessionInfo) =>
   `session ${s.sessionId}: ${s.executions} executions, ${s.restarts} restarts, idle ${Math.round(s.idleMs / 1000)} s`;
 
+/** The session tools' names, for the answer a client gets when sessions are off. */
+export const SESSION_TOOL_NAMES = ['create_session', 'reset_session', 'close_session'] as const;
+
 export function createSessionTools(deps: SessionToolDeps): ToolDefinition[] {
   const { sessions } = deps;
   const failure = (error: unknown) => toErrorResult(toExecutorError(error).toInfo(), {});
