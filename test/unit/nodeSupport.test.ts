@@ -1,6 +1,6 @@
+import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { nodeRefusal, SUPPORTED_NODE } from '../../src/nodeSupport.js';
-import pkg from '../../package.json' with { type: 'json' };
 
 describe('nodeRefusal', () => {
   it.each(['20.19.0', '20.20.2', '22.12.0', '22.23.3', '23.0.0', '24.21.0', 'v25.1.0'])('lets Node %s run', (version) => {
@@ -15,6 +15,7 @@ describe('nodeRefusal', () => {
   });
 
   it('names the same range as package.json engines', () => {
+    const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { engines: { node: string } };
     expect(pkg.engines.node).toBe(SUPPORTED_NODE);
   });
 });
