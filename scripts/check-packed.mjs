@@ -6,7 +6,8 @@
  *
  *   node scripts/check-packed.mjs -- npx -y --package ./mcp-python-executor-0.1.0.tgz mcp-python-executor
  *
- * Exits 0 when the answer is right, 1 otherwise (with the server's stderr).
+ * Exits 0 when the answer is right and stdout carried nothing but JSON-RPC, 1 otherwise (with the
+ * server's stderr).
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -22,6 +23,9 @@ const transport = new StdioClientTransport({ command, args, env: { ...getDefault
 let stderr = '';
 transport.stderr?.on('data', (chunk) => (stderr += chunk.toString('utf8')));
 const client = new Client({ name: 'check-packed', version: '1.0.0' });
+// A line on stdout that is not JSON-RPC (a banner, a log) shows here: the channel must stay clean.
+const channelErrors = [];
+client.onerror = (error) => channelErrors.push(error.message);
 
 try {
   // npx may first download the dependencies: minutes on a cold npm cache.
@@ -33,6 +37,7 @@ try {
   if (result.isError || status !== 'success' || stdout !== '42\n' || value !== '(3, 14)') {
     throw new Error(`unexpected answer: ${JSON.stringify(result)}`);
   }
+  if (channelErrors.length > 0) throw new Error(`stdout carried more than JSON-RPC: ${channelErrors.join('; ')}`);
   process.stdout.write(`ok: ${[command, ...args].join(' ')} answered execute_python (stdout 42, Python ${value})\n`);
   await client.close();
   process.exit(0);
