@@ -1,7 +1,8 @@
 /**
  * The Node versions the server runs on, checked by the bin entry before anything else loads.
  * Measured: 20.18 under the permission flags reads build/index.js as CommonJS ("Cannot use import
- * statement outside a module"), 22.11 never answers, 18 knows none of the flags. This module
+ * statement outside a module"), 22.11 starts no worker under them ("EvalError: Code generation
+ * from strings disallowed"), 18 knows none of the flags. This module
  * imports nothing, so an old Node gets as far as this message.
  */
 export const SUPPORTED_NODE = '^20.19.0 || >=22.12.0';
