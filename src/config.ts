@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { defaultCacheDir } from './cacheDir.js';
+import { CACHE_FALLBACK_VARIABLE, defaultCacheDir, type CacheFallback } from './cacheDir.js';
 
 export { defaultCacheDir };
 
@@ -74,6 +74,12 @@ function urlVar() {
     .refine((v) => /^https?:\/\//i.test(v) && URL.canParse(v), { error: 'must be an http(s) URL' });
 }
 
+/** pino's levels, as people try them first (`warn` most of all). */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+/** Settings whose value is never shown back, not even in a validation message. */
+const SECRET_VARIABLES: ReadonlySet<string> = new Set(['MCP_AUTH_TOKEN']);
+
 export const DEFAULT_PACKAGE_INDEX_URL = 'https://pypi.org/simple/';
 
 export const ConfigSchema = z.object({
@@ -92,7 +98,7 @@ export const ConfigSchema = z.object({
   WORKER_IDLE_TIMEOUT_MS: intVar({ min: 100, max: 86_400_000, default: 60_000 }),
   MAX_SESSIONS: optionalIntVar({ min: 0, max: 256 }).optional(),
   SESSION_IDLE_TIMEOUT_MS: intVar({ min: 1000, max: 86_400_000, default: 600_000 }),
-  LOG_LEVEL: enumVar(['debug', 'info', 'error'] as const, 'info'),
+  LOG_LEVEL: enumVar(LOG_LEVELS, 'info'),
   LOG_FORMAT: enumVar(['json', 'text'] as const, 'json'),
   PREINSTALLED_PACKAGES: listVar(),
   WARM_IMPORTS: listVar().pipe(
@@ -135,12 +141,14 @@ export type Config = Readonly<{
   workerIdleTimeoutMs: number;
   maxSessions: number;
   sessionIdleTimeoutMs: number;
-  logLevel: 'debug' | 'info' | 'error';
+  logLevel: (typeof LOG_LEVELS)[number];
   logFormat: 'json' | 'text';
   preinstalledPackages: readonly string[];
   /** Modules imported into the start-up snapshot besides the built-in list (runtime/warmImports.ts). */
   warmImports: readonly string[];
   packageCacheDir: string;
+  /** Set when the launcher could not use the cache directory asked for and chose a temporary one. */
+  cacheFallback: CacheFallback | undefined;
   pyodideDistDir: string | undefined;
   pyodideDistUrl: string | undefined;
   packageIndexUrl: string;
@@ -166,13 +174,19 @@ export class ConfigError extends Error {
   }
 }
 
-/** Command-line options, each the same as a setting: `--http`, `--port N`, `--host H`. */
-const FLAGS: Record<string, { variable: keyof ConfigInput; value?: string }> = {
+/**
+ * Command-line options, each the same as a setting: `--http`, `--port N`, `--host H`. `--help` and
+ * `--version` are answered by the bin entry before any of this loads (usage.ts).
+ */
+const FLAGS: Record<string, { variable: keyof ConfigInput; value?: string; httpOnly?: boolean }> = {
   '--http': { variable: 'MCP_TRANSPORT', value: 'http' },
   '--stdio': { variable: 'MCP_TRANSPORT', value: 'stdio' },
-  '--port': { variable: 'HTTP_PORT' },
-  '--host': { variable: 'HTTP_HOST' },
+  '--port': { variable: 'HTTP_PORT', httpOnly: true },
+  '--host': { variable: 'HTTP_HOST', httpOnly: true },
 };
+
+/** The flags, as `--help` lists them. */
+export const FLAG_NAMES = [...Object.keys(FLAGS), '--help', '--version'];
 
 /**
  * Parse and validate the settings. Empty strings count as unset (MCP client configs often carry
@@ -186,23 +200,34 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     if (value !== undefined && value.trim() !== '') raw[key] = value;
   }
   const problems: string[] = [];
+  const httpOnly: string[] = [];
   for (let i = 0; i < argv.length; i += 1) {
     const [name, inline] = (argv[i] as string).split(/=(.*)/s, 2) as [string, string | undefined];
     const flag = FLAGS[name];
     if (!flag) {
-      problems.push(`${name} is not an option (options: ${Object.keys(FLAGS).join(', ')})`);
+      problems.push(`${name} is not an option (options: ${FLAG_NAMES.join(', ')})`);
       continue;
     }
     const value = flag.value ?? inline ?? argv[(i += 1)];
-    if (value === undefined) problems.push(`${name} needs a value`);
-    else raw[flag.variable] = value;
+    if (value === undefined) {
+      problems.push(`${name} needs a value`);
+      continue;
+    }
+    raw[flag.variable] = value;
+    if (flag.httpOnly) httpOnly.push(name);
+  }
+  // `--port 3000` alone used to serve stdio and ignore the port: flags that only make sense
+  // together are checked together.
+  if (httpOnly.length > 0 && raw.MCP_TRANSPORT?.trim().toLowerCase() !== 'http') {
+    problems.push(`${httpOnly.join(' and ')} only ${httpOnly.length > 1 ? 'apply' : 'applies'} to HTTP: add --http (or set MCP_TRANSPORT=http)`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? 'configuration');
-      return `${name} ${issue.message} (got '${raw[name] ?? ''}')`;
+      const got = SECRET_VARIABLES.has(name) ? `${(raw[name] ?? '').trim().length} characters, not shown` : `'${raw[name] ?? ''}'`;
+      return `${name} ${issue.message} (got ${got})`;
     });
     throw new ConfigError([...new Set(problems)]);
   }
@@ -229,6 +254,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     preinstalledPackages: Object.freeze(v.PREINSTALLED_PACKAGES),
     warmImports: Object.freeze(v.WARM_IMPORTS),
     packageCacheDir: v.PACKAGE_CACHE_DIR ?? defaultCacheDir(env),
+    cacheFallback: cacheFallbackFrom(env[CACHE_FALLBACK_VARIABLE]),
     pyodideDistDir: v.PYODIDE_DIST_DIR,
     pyodideDistUrl: v.PYODIDE_DIST_URL,
     packageIndexUrl: v.PACKAGE_INDEX_URL,
@@ -243,6 +269,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     httpMaxBodyBytes: v.HTTP_MAX_BODY_BYTES,
     authToken: v.MCP_AUTH_TOKEN,
   });
+}
+
+const CacheFallbackSchema = z.object({ wanted: z.string(), reason: z.string() });
+
+/** The launcher's note on the cache (launcher.ts); anything unreadable counts as none. */
+function cacheFallbackFrom(value: string | undefined): CacheFallback | undefined {
+  if (!value) return undefined;
+  try {
+    const parsed = CacheFallbackSchema.safeParse(JSON.parse(value));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The settings as health_check shows them; the bearer token only as whether there is one. */

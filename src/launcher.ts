@@ -4,7 +4,7 @@ import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defaultCacheDir } from './cacheDir.js';
+import { CACHE_FALLBACK_VARIABLE, defaultCacheDir, usableCacheDir } from './cacheDir.js';
 import { ZONEINFO_DIR } from './runtime/zoneinfo.js';
 
 /**
@@ -19,8 +19,9 @@ import { ZONEINFO_DIR } from './runtime/zoneinfo.js';
  *   mount), no child processes, no native addons.
  */
 
-const MAJOR = Number(process.versions.node.split('.')[0]);
-export const PERMISSION_FLAG = MAJOR >= 22 ? '--permission' : '--experimental-permission';
+// The flag's name by what this Node accepts, not its major version: 22.0–22.12 still call it
+// --experimental-permission (renamed in 22.13), 20 only knows that name, 24 only --permission.
+export const PERMISSION_FLAG = process.allowedNodeEnvironmentFlags.has('--permission') ? '--permission' : '--experimental-permission';
 const CODEGEN_FLAG = '--disallow-code-generation-from-strings';
 
 /** True when this process already runs with both guards. */
@@ -111,13 +112,17 @@ function nodeModulesRoot(file: string): string {
  * stdio and this process relays signals and its exit code.
  */
 export function relaunchSandboxed(config: GuardPaths, entry: string, args: string[]): void {
-  fs.mkdirSync(config.packageCacheDir, { recursive: true });
-  const argv = [...sandboxFlags(config, entry), entry, ...args];
+  // The server learns of a fallback cache (and logs the warning) through its environment.
+  const cache = usableCacheDir(config.packageCacheDir);
+  const env = cache.fallback
+    ? { ...process.env, PACKAGE_CACHE_DIR: cache.dir, [CACHE_FALLBACK_VARIABLE]: JSON.stringify(cache.fallback) }
+    : process.env;
+  const argv = [...sandboxFlags({ ...config, packageCacheDir: cache.dir }, entry), entry, ...args];
   const execve = (process as { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never }).execve;
   if (typeof execve === 'function' && process.platform !== 'win32') {
-    execve(process.execPath, [process.execPath, ...argv], process.env);
+    execve(process.execPath, [process.execPath, ...argv], env);
   }
-  const child = spawn(process.execPath, argv, { stdio: 'inherit' });
+  const child = spawn(process.execPath, argv, { stdio: 'inherit', env });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => child.kill(signal));
   }

@@ -18,6 +18,9 @@ export async function main(config: Config): Promise<void> {
   const logger = createLogger(config);
   const runtime = runtimeInfo();
   logger.info({ version: runtime.version, python: runtime.pythonVersion, node: runtime.nodeVersion, pid: process.pid }, 'starting');
+  if (config.cacheFallback) {
+    logger.warn({ ...config.cacheFallback, using: config.packageCacheDir }, 'cache directory unusable, using a temporary one: set PACKAGE_CACHE_DIR to a writable directory to keep the cache');
+  }
   const metrics = new Metrics();
   const paths = cachePaths(config);
   const packageSource = resolvePackageSource(config, logger);

@@ -15,7 +15,8 @@ import type { Logger } from '../logging.js';
  * stickily. /healthz answers the balancer's checks.
  *
  * Guards, in order: the Host header (and Origin, when sent) must name an allowed host, against
- * DNS rebinding; the bearer token, if MCP_AUTH_TOKEN is set, compared in constant time; the body
+ * DNS rebinding; the bearer token, if MCP_AUTH_TOKEN is set, compared in constant time (403 when
+ * missing or wrong); the body
  * size, capped by the transport (413).
  */
 
@@ -68,8 +69,13 @@ export async function startHttpServer(deps: HttpDeps): Promise<HttpServer> {
     if (origin && origin !== 'null' && !allowed.has(hostnameOf(new URL(origin).host) ?? '')) {
       return sendRpcError(res, 403, `Origin '${origin}' is not allowed (HTTP_ALLOWED_HOSTS)`);
     }
-    if (token && !authorized(req.headers.authorization, token)) {
-      return sendRpcError(res, 401, 'Missing or wrong bearer token (MCP_AUTH_TOKEN)', { 'www-authenticate': 'Bearer' });
+    const auth = token ? checkToken(req.headers.authorization, token) : 'ok';
+    if (auth !== 'ok') {
+      // 403 without a WWW-Authenticate challenge: a 401 with `Bearer` makes clients (the Inspector,
+      // the SDK with an auth provider) start OAuth discovery, which this server does not offer,
+      // instead of showing this message.
+      const what = auth === 'missing' ? 'no bearer token was sent' : 'the bearer token sent does not match the server\'s MCP_AUTH_TOKEN';
+      return sendRpcError(res, 403, `Token required: ${what}. Send the header 'Authorization: Bearer <token>' with the server's MCP_AUTH_TOKEN`);
     }
     const sessionId = req.headers['mcp-session-id'];
     if (sessionful && typeof sessionId === 'string') {
@@ -205,9 +211,11 @@ function hostnameOf(hostHeader: string | undefined): string | undefined {
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /** Constant time: both sides are hashed to the same length first. */
-function authorized(header: string | undefined, token: Buffer): boolean {
+function checkToken(header: string | undefined, token: Buffer): 'ok' | 'missing' | 'wrong' {
   const match = /^Bearer\s+(.+)$/i.exec(header ?? '');
-  return timingSafeEqual(digest(match?.[1]?.trim() ?? ''), token) && match !== null;
+  const equal = timingSafeEqual(digest(match?.[1]?.trim() ?? ''), token);
+  if (!header?.trim()) return 'missing';
+  return equal && match !== null ? 'ok' : 'wrong';
 }
 
 function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { describeUnless } from '../helpers/skips.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -153,7 +154,7 @@ const distWithMatplotlib = (() => {
   }
 })();
 
-describe.skipIf(!distWithMatplotlib)(`matplotlib figures (needs PYODIDE_TEST_DIST_DIR with matplotlib: ${distWithMatplotlib ?? 'not set'})`, () => {
+describeUnless(distWithMatplotlib ? undefined : 'needs PYODIDE_TEST_DIST_DIR: a Pyodide distribution with matplotlib (the release archive; not fetchable offline)', 'matplotlib figures', () => {
   it('returns figures left open, and after plt.show(), as PNG images without the code saving them', async () => {
     const mpl = await startServer({ PYODIDE_DIST_DIR: distWithMatplotlib as string, PREINSTALLED_PACKAGES: 'matplotlib' });
     try {

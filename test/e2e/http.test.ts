@@ -114,15 +114,31 @@ describe('a bearer token (MCP_AUTH_TOKEN)', () => {
   });
   afterAll(() => server?.close());
 
-  it('is required', async () => {
+  it('is required: a request without it gets 403 "Token required" and no OAuth challenge', async () => {
     const response = await post(server.url, initialize);
-    expect(response.status).toBe(401);
-    expect(response.headers.get('www-authenticate')).toBe('Bearer');
+    expect(response.status).toBe(403);
+    // A `WWW-Authenticate: Bearer` challenge is what sends clients into OAuth discovery.
+    expect(response.headers.get('www-authenticate')).toBeNull();
+    expect(await response.json()).toEqual({
+      jsonrpc: '2.0',
+      error: { code: -32000, message: "Token required: no bearer token was sent. Send the header 'Authorization: Bearer <token>' with the server's MCP_AUTH_TOKEN" },
+      id: null,
+    });
   });
 
-  it('must match', async () => {
-    expect((await post(server.url, initialize, { authorization: `Bearer ${token}x` })).status).toBe(401);
-    expect((await post(server.url, initialize, { authorization: token })).status).toBe(401);
+  it('must match, and a wrong one is named as such without being echoed', async () => {
+    for (const authorization of [`Bearer ${token}x`, token]) {
+      const response = await post(server.url, initialize, { authorization });
+      expect(response.status).toBe(403);
+      expect(response.headers.get('www-authenticate')).toBeNull();
+      const text = await response.text();
+      expect(text).toContain("Token required: the bearer token sent does not match the server's MCP_AUTH_TOKEN");
+      expect(text).not.toContain(token);
+    }
+  });
+
+  it('is what the SDK client reports when connecting without it', async () => {
+    await expect(server.connect()).rejects.toThrow(/Token required: no bearer token was sent/);
   });
 
   it('lets a client with the token in', async () => {

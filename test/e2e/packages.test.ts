@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { describeUnless } from '../helpers/skips.js';
 import {
   buildDistribution,
   buildWheel,
@@ -281,7 +282,7 @@ describe('downloads and the cache', () => {
 
 const micropip = findMicropipWheel();
 
-describe.skipIf(!micropip)(`the real micropip path (micropip wheel: ${micropip ?? 'none found; set MICROPIP_WHEEL'})`, () => {
+describeUnless(micropip ? undefined : 'no micropip wheel: set MICROPIP_WHEEL, or put micropip-0.11.1-py3-none-any.whl in ../shared/fixtures/', 'the real micropip path', () => {
   let index: Awaited<ReturnType<typeof startIndexServer>>;
   let server: TestServer;
   let dist: string;

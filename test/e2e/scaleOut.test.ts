@@ -7,6 +7,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHttpServer, type HttpTestServer } from '../helpers/server.js';
+import { describeUnless } from '../helpers/skips.js';
 
 /**
  * Two stateless replicas behind a real nginx (from Debian's packages; .ci/run installs it), on
@@ -34,7 +35,7 @@ async function health(replica: HttpTestServer) {
   return (await r.json()) as { busy: number; queued: number };
 }
 
-describe.skipIf(!NGINX)('scale-out behind nginx', () => {
+describeUnless(NGINX ? undefined : 'needs nginx (.ci/run installs Debian\'s nginx-light)', 'scale-out behind nginx', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcp-pyexec-nginx-'));
   let replicas: HttpTestServer[] = [];
   let nginx: ChildProcess;

@@ -37,7 +37,7 @@ describe('configuration', () => {
       "mcp-python-executor: Invalid configuration:
         - EXECUTION_TIMEOUT_MS must be an integer from 100 to 86400000 (got 'soon')
         - MAX_CONCURRENT_EXECUTIONS must be an integer from 1 to 64 (got '0')
-        - LOG_LEVEL must be one of debug, info, error (got 'verbose')
+        - LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent (got 'verbose')
       "
     `);
   });

@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
 
 export const SERVER_ENTRY = fileURLToPath(new URL('../../build/index.js', import.meta.url));
+/** The command users run (package.json bin): checks the Node version and answers --help/--version first. */
+export const BIN_ENTRY = fileURLToPath(new URL('../../build/bin.js', import.meta.url));
 
 export type TestServer = {
   client: Client;

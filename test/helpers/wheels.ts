@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import { createRequire } from 'node:module';
 
@@ -195,7 +196,13 @@ export async function startStaticServer(dir: string): Promise<IndexServer> {
 
 /** A micropip wheel to run the real micropip path with, if this machine has one (see README). */
 export function findMicropipWheel(): string | undefined {
-  const candidates = [process.env.MICROPIP_WHEEL, process.env.PYODIDE_DIST_DIR, path.join(process.env.XDG_CACHE_HOME || path.join(process.env.HOME ?? '', '.cache'), 'mcp-python-executor', 'pyodide')];
+  const candidates = [
+    process.env.MICROPIP_WHEEL,
+    // The shared test input beside the checkout (a fixture of the machine, never copied in).
+    fileURLToPath(new URL('../../../shared/fixtures/micropip-0.11.1-py3-none-any.whl', import.meta.url)),
+    process.env.PYODIDE_DIST_DIR,
+    path.join(process.env.XDG_CACHE_HOME || path.join(process.env.HOME ?? '', '.cache'), 'mcp-python-executor', 'pyodide'),
+  ];
   for (const candidate of candidates) {
     if (!candidate || !fs.existsSync(candidate)) continue;
     if (candidate.endsWith('.whl')) return candidate;

@@ -128,9 +128,13 @@ describe('loadConfig enums', () => {
     expect(load({ MOUNT_MODE: 'RW' }).mountMode).toBe('rw');
   });
 
+  it.each(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])('accepts pino\'s level LOG_LEVEL=%s', (level) => {
+    expect(load({ LOG_LEVEL: level }).logLevel).toBe(level);
+  });
+
   it('rejects a value outside the enum, naming the allowed values', () => {
-    expect(configError({ LOG_LEVEL: 'warn' }).problems).toEqual([
-      "LOG_LEVEL must be one of debug, info, error (got 'warn')",
+    expect(configError({ LOG_LEVEL: 'warning' }).problems).toEqual([
+      "LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent (got 'warning')",
     ]);
   });
 });
@@ -244,7 +248,7 @@ describe('ConfigError', () => {
       "Invalid configuration:
         - MAX_MEMORY_MB must be an integer from 16 to 3584 (got '99999')
         - EXECUTION_TIMEOUT_MS must be an integer from 100 to 86400000 (got 'soon')
-        - LOG_LEVEL must be one of debug, info, error (got 'loud')
+        - LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent (got 'loud')
         - PACKAGE_INDEX_URL must be an http(s) URL (got 'ftp://x')
         - ALLOW_NETWORK must be one of 1, true, yes, on, 0, false, no, off (got 'maybe')
         - MOUNT_HOST_DIR must be an absolute path (got 'relative/dir')
@@ -326,9 +330,23 @@ describe('describeConfig', () => {
   it('names an unknown command-line option and one missing its value', () => {
     expect(() => loadConfig({ HOME: '/home/tester' }, ['--verbose', '--port'])).toThrowErrorMatchingInlineSnapshot(`
       [ConfigError: Invalid configuration:
-        - --verbose is not an option (options: --http, --stdio, --port, --host)
+        - --verbose is not an option (options: --http, --stdio, --port, --host, --help, --version)
         - --port needs a value]
     `);
+  });
+
+  it('refuses --port and --host without HTTP, instead of serving stdio and ignoring them', () => {
+    expect(() => loadConfig({ HOME: '/home/tester' }, ['--port', '3000', '--host=0.0.0.0'])).toThrowErrorMatchingInlineSnapshot(`
+      [ConfigError: Invalid configuration:
+        - --port and --host only apply to HTTP: add --http (or set MCP_TRANSPORT=http)]
+    `);
+    expect(loadConfig({ HOME: '/home/tester', MCP_TRANSPORT: 'http' }, ['--port', '3000']).httpPort).toBe(3000);
+  });
+
+  it('never shows a bad bearer token in its message, only its length', () => {
+    const error = configError({ MCP_AUTH_TOKEN: 'short-secret' });
+    expect(error.problems).toEqual(['MCP_AUTH_TOKEN must be at least 16 characters (got 12 characters, not shown)']);
+    expect(error.message).not.toContain('short-secret');
   });
 });
 
