@@ -6,6 +6,7 @@ import { Piscina } from 'piscina';
 import type { Config } from '../config.js';
 import type { InputFile } from '../runtime/files.js';
 import type { PackageSource } from '../runtime/pyodide.js';
+import { boundText, createReasonCounter } from '../boundedText.js';
 import { ExecutorError, type ErrorInfo } from '../errors.js';
 import type { Logger } from '../logging.js';
 import { retiringBalancer } from './balancer.js';
@@ -159,12 +160,12 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
     });
     piscina.on('message', (message: { type?: string; threadId?: number; error?: string; level?: string; text?: string; reason?: string }) => {
       if (message?.type === 'worker-retire' && typeof message.threadId === 'number') {
-        retireWorker(message.threadId, String(message.reason ?? 'retired'));
+        retireWorker(message.threadId, boundText(message.reason ?? 'retired'));
       } else if (message?.type === 'worker-fatal') {
-        logger.error({ threadId: message.threadId, error: message.error }, 'worker failed');
+        logger.error({ threadId: message.threadId, error: boundText(message.error) }, 'worker failed');
       } else if (message?.type === 'worker-log') {
         const log = message.level === 'error' ? logger.error.bind(logger) : logger.debug.bind(logger);
-        log({ threadId: message.threadId, text: message.text }, 'worker console');
+        log({ threadId: message.threadId, text: boundText(message.text) }, 'worker console');
       }
     });
     piscina.on('error', (error: unknown) => {
@@ -183,7 +184,7 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
 
   let closed = false;
   let restarts = 0;
-  const restartsByReason: Record<string, number> = {};
+  const restartsByReason = createReasonCounter();
   let busy = 0;
   let waiting = 0;
   let firstReady: Promise<void> | undefined;
@@ -192,8 +193,7 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
 
   const noteRestart = (reason: string, threadId?: number) => {
     restarts += 1;
-    const key = reason.replace(/\d+/g, 'N');
-    restartsByReason[key] = (restartsByReason[key] ?? 0) + 1;
+    restartsByReason.add(reason.replace(/\d+/g, 'N'));
     logger.info({ threadId, reason }, 'worker replaced');
     if (!closed && startFailures < START_FAILURE_LIMIT) warmUp();
   };
@@ -202,7 +202,7 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
   const noteOutcome = (outcome: ExecutionOutcome | null) => {
     if (outcome?.startFailed) {
       startFailures += 1;
-      lastStartError = outcome.refused;
+      lastStartError = boundText(outcome.refused);
       retireWorker(outcome.worker.threadId, 'the Python runtime could not start');
     } else if (!outcome?.refused) {
       startFailures = 0;
@@ -228,7 +228,8 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
   };
 
   const terminating = new Set<number>();
-  const retireWorker = (threadId: number, reason: string) => {
+  const retireWorker = (threadId: number, text: string) => {
+    const reason = boundText(text);
     const worker = piscina?.threads.find((w) => w.threadId === threadId);
     if (worker && !terminating.has(threadId)) {
       terminating.add(threadId);
@@ -379,7 +380,7 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
         return failed(
           {
             code: 'INTERNAL_ERROR',
-            message: `No worker could run the code: ${rest.refused}. The server keeps trying a new worker on each call; the server log has the details`,
+            message: `No worker could run the code: ${boundText(rest.refused)}. The server keeps trying a new worker on each call; the server log has the details`,
             details: { reason: 'RUNTIME_START_FAILED', startFailures },
           },
           0,
@@ -387,7 +388,7 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
           false,
         );
       }
-      if (rest.refused) throw new Error(`no worker could take the task (${rest.refused})`);
+      if (rest.refused) throw new Error(`no worker could take the task (${boundText(rest.refused)})`);
       if (rest.retire) retireWorker(worker.threadId, rest.retire);
       const now = performance.now();
       const start = startedAt ?? now - rest.durationMs;
@@ -494,7 +495,7 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
       queued: waiting,
       maxQueue: config.maxQueueSize,
       workerRestarts: restarts,
-      restartsByReason: { ...restartsByReason },
+      restartsByReason: restartsByReason.snapshot(),
       startFailures,
       ...(lastStartError ? { lastStartError } : {}),
     }),
