@@ -74,12 +74,12 @@ export async function main(config: Config): Promise<void> {
     closers.push(http.close);
     logger.info({ url: http.url, port: http.port, auth: Boolean(config.authToken) }, 'listening');
   } else {
-    const { server, close } = createServer(serverDeps);
+    const { server, close, toolError } = createServer(serverDeps);
     closers.push(close);
     process.stdin.on('end', () => void shutdown('stdin closed'));
     process.stdin.on('close', () => void shutdown('stdin closed'));
-    const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
-    await server.connect(new StdioServerTransport());
+    const { BoundedStdioTransport, maxMessageBytes } = await import('./server/stdioTransport.js');
+    await server.connect(new BoundedStdioTransport({ maxMessageBytes: maxMessageBytes(config), logger, toolError }));
   }
   void pool.ready().then(
     () => logger.info({ ms: Math.round(performance.now()) }, 'ready'),

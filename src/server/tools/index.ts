@@ -8,7 +8,8 @@ import { createSessionTools, type SessionToolDeps } from './sessions.js';
 
 export type ToolDeps = ExecuteDeps & HealthDeps & InstallDeps & SessionToolDeps & { logger: Logger };
 
-export function registerTools(server: McpServer, deps: ToolDeps): void {
+/** Registers the tools and returns them (their failure results are needed outside a request too). */
+export function registerTools(server: McpServer, deps: ToolDeps): ToolDefinition[] {
   const tools = [
     createExecutePythonTool(deps),
     createInstallPackagesTool(deps),
@@ -16,4 +17,5 @@ export function registerTools(server: McpServer, deps: ToolDeps): void {
     ...(deps.sessions.enabled ? createSessionTools(deps) : []),
   ];
   registerToolDefinitions(server, tools as unknown as ToolDefinition[], deps.logger);
+  return tools as unknown as ToolDefinition[];
 }
