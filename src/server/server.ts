@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SetLevelRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { ErrorInfo } from '../errors.js';
@@ -30,10 +31,17 @@ export function createServer(deps: Omit<ToolDeps, 'session'>): {
     session.logLevel = request.params.level;
     return {};
   });
-  const tools = registerTools(server, { ...deps, session });
+  // Sessions belong to the connection that made them (over HTTP, the MCP session, which every
+  // request reaches only with the token): another client cannot run code in them, nor see their ids.
+  const sessions = deps.sessions.forOwner(randomUUID());
+  const tools = registerTools(server, { ...deps, sessions, session });
   const toolError = (name: string, error: ErrorInfo) => {
     const tool = tools.find((t) => t.name === name);
     return tool && toErrorResult(error, tool.emptyResult);
   };
-  return { server, close: () => server.close(), toolError };
+  const close = async () => {
+    await server.close();
+    await sessions.closeAll(); // no one else can reach them now
+  };
+  return { server, close, toolError };
 }

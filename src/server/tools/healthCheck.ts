@@ -17,7 +17,7 @@ export type HealthDeps = {
   metrics: Metrics;
   runtime: RuntimeInfo;
   packageManager: Pick<PackageManager, 'installed' | 'problems'>;
-  sessions: Pick<SessionManager, 'list'>;
+  sessions: Pick<SessionManager, 'list' | 'count'>;
 };
 
 const count = z.number().int();
@@ -58,7 +58,11 @@ export const HealthCheckOutputSchema = z.object({
     lastStartError: z.string().optional(),
   }),
   packages: z.array(z.object({ name: z.string(), version: z.string() })),
-  sessions: z.array(SessionInfoSchema),
+  sessions: z
+    .array(SessionInfoSchema)
+    .optional()
+    .describe("this client's sessions; left out over HTTP, where a health report shows counts only"),
+  sessionCounts: z.object({ open: count.describe('sessions open on the server'), yours: count, max: count }),
   problems: z.array(z.string()),
 });
 
@@ -88,7 +92,8 @@ export function createHealthCheckTool(deps: HealthDeps) {
         metrics,
         pool,
         packages: packages.installed,
-        sessions: deps.sessions.list(),
+        ...(deps.config.transport === 'http' ? {} : { sessions: deps.sessions.list() }),
+        sessionCounts: { open: deps.sessions.count(), yours: deps.sessions.list().length, max: deps.config.maxSessions },
         problems,
       };
       const m = structured.metrics;
@@ -99,7 +104,7 @@ export function createHealthCheckTool(deps: HealthDeps) {
         `executions: ${m.totalExecutions} (${m.totalErrors} errors, success rate ${m.successRate}), average ${m.averageExecutionTimeMs} ms, ${m.averageMemoryUsageMb} MB`,
         `workers: ${p.workers}/${p.maxWorkers}, busy ${p.busy}, queued ${p.queued}/${p.maxQueue}, restarts ${p.workerRestarts}`,
         `packages: ${packages.installed.map((x) => `${x.name}==${x.version}`).join(', ') || 'none installed'}`,
-        `sessions: ${structured.sessions.length}/${deps.config.maxSessions}`,
+        `sessions: ${structured.sessionCounts.open}/${structured.sessionCounts.max} (${structured.sessionCounts.yours} yours)`,
         ...problems.map((problem) => `problem: ${problem}`),
       ].join('\n');
       return toToolResult(text, structured);
