@@ -15,7 +15,8 @@ import { defaultCacheDir } from './cacheDir.js';
  *   every JsProxy's `.constructor` and ctypes' emscripten_run_script lead to;
  * - the permission model: file reads only under the package and its dependencies (plus the cache,
  *   the Pyodide distribution and the opt-in mount), writes only to the cache (and a read-write
- *   mount), no child processes, no native addons.
+ *   mount), no child processes (but for the front, which starts the executor and runs no Python), no
+ *   native addons.
  */
 
 const MAJOR = Number(process.versions.node.split('.')[0]);
@@ -55,8 +56,11 @@ export function guardPathsFromEnv(env: NodeJS.ProcessEnv): GuardPaths {
   };
 }
 
-/** The node flags the server runs under, for these paths. */
-export function sandboxFlags(config: GuardPaths, entry: string): string[] {
+/**
+ * The node flags a process runs under, for these paths. Only the front gets `childProcess`: it
+ * starts the executor process, and never runs Python; the executor, which does, cannot start one.
+ */
+export function sandboxFlags(config: GuardPaths, entry: string, options: { childProcess?: boolean } = {}): string[] {
   const require = createRequire(import.meta.url);
   const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   const read = new Set<string>([packageRoot, path.dirname(entry)]);
@@ -90,6 +94,7 @@ export function sandboxFlags(config: GuardPaths, entry: string): string[] {
     CODEGEN_FLAG,
     PERMISSION_FLAG,
     '--allow-worker',
+    ...(options.childProcess ? ['--allow-child-process'] : []),
     ...[...read].map((p) => `--allow-fs-read=${real(p)}`),
     ...[...write].map((p) => `--allow-fs-write=${real(p)}`),
     '--disable-warning=ExperimentalWarning',
@@ -110,7 +115,7 @@ function nodeModulesRoot(file: string): string {
  */
 export function relaunchSandboxed(config: GuardPaths, entry: string, args: string[]): void {
   fs.mkdirSync(config.packageCacheDir, { recursive: true });
-  const argv = [...sandboxFlags(config, entry), entry, ...args];
+  const argv = [...sandboxFlags(config, entry, { childProcess: true }), entry, ...args];
   const execve = (process as { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never }).execve;
   if (typeof execve === 'function' && process.platform !== 'win32') {
     execve(process.execPath, [process.execPath, ...argv], process.env);

@@ -27,11 +27,13 @@ export type SessionRunResult = PoolResult & { sessionState: 'kept' | 'lost' };
 
 export type SessionManager = {
   readonly enabled: boolean;
-  create(): SessionInfo;
+  create(): Promise<SessionInfo>;
   run(sessionId: string, request: ExecuteRequest): Promise<SessionRunResult>;
   reset(sessionId: string): Promise<SessionInfo>;
   close(sessionId: string): Promise<boolean>;
   list(): SessionInfo[];
+  /** Every session with the client that owns it (what the executor process reports to the front). */
+  listWithOwners(): (SessionInfo & { owner: string | undefined })[];
   /** Sessions open on the server, whoever made them. */
   count(): number;
   closeAll(): Promise<void>;
@@ -115,7 +117,7 @@ export function createSessionManager(deps: SessionDeps): SessionManager {
     get enabled() {
       return config.maxSessions > 0;
     },
-    create() {
+    async create() {
       if (config.maxSessions === 0) {
         throw new ExecutorError('INVALID_INPUT', 'Sessions are off on this server (MAX_SESSIONS=0); each call runs with a fresh namespace', {
           details: { reason: 'SESSIONS_DISABLED' },
@@ -186,6 +188,7 @@ export function createSessionManager(deps: SessionDeps): SessionManager {
     },
     list: () => [...sessions.values()].filter((s) => owner === undefined || s.owner === owner).map(info),
     count: () => sessions.size,
+    listWithOwners: () => [...sessions.values()].map((s) => ({ ...info(s), owner: s.owner })),
     async closeAll() {
       await Promise.all([...sessions.values()].filter((s) => owner === undefined || s.owner === owner).map(closeSession));
     },

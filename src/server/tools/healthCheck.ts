@@ -5,7 +5,7 @@ import type { Metrics } from '../../metrics.js';
 import type { PackageManager } from '../../packages/packageManager.js';
 import type { SessionManager } from '../../sessions/sessionManager.js';
 import { SessionInfoSchema } from './sessions.js';
-import type { ExecutorPool } from '../../pool/executorPool.js';
+import type { PoolApi } from '../executorApi.js';
 import type { RuntimeInfo } from '../../versions.js';
 import type { ToolDefinition } from '../toolDefinition.js';
 import { BaseResultShape, toToolResult } from '../toolResult.js';
@@ -13,7 +13,7 @@ import { BaseResultShape, toToolResult } from '../toolResult.js';
 
 export type HealthDeps = {
   config: Config;
-  pool: ExecutorPool;
+  pool: PoolApi;
   metrics: Metrics;
   runtime: RuntimeInfo;
   packageManager: Pick<PackageManager, 'installed' | 'problems'>;
@@ -56,6 +56,8 @@ export const HealthCheckOutputSchema = z.object({
     restartsByReason: z.record(z.string(), count),
     startFailures: count.describe('workers in a row that could not start (0 once one does)'),
     lastStartError: z.string().optional(),
+    executorCrashes: count.describe('times the process that runs Python died (a new one starts at once)'),
+    executorCrashesByCause: z.record(z.string(), count).describe('those deaths by signal or exit code'),
   }),
   packages: z.array(z.object({ name: z.string(), version: z.string() })),
   sessions: z
