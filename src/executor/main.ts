@@ -6,6 +6,7 @@ import { createLogger } from '../logging.js';
 import { createPackageManager } from '../packages/packageManager.js';
 import { resolvePackageSource } from '../packages/packageSource.js';
 import { createExecutorPool, type ExecutorPool } from '../pool/executorPool.js';
+import type { OutputMessage } from '../pool/messages.js';
 import { loadOrMakeSnapshot } from '../pool/snapshot.js';
 import { createSessionManager } from '../sessions/sessionManager.js';
 import type { CallMap, CallName, ExecutorState, FromExecutor, ToExecutor } from './protocol.js';
@@ -50,6 +51,18 @@ function start(config: Config): void {
     closeSession: (owner, id) => sessions.forOwner(owner).close(id),
   };
 
+  // A run that arrives changes the queue at once: the front hears it in the same turn (coalesced),
+  // so /healthz and health_check count it; a run's end comes with its answer.
+  let pushing = false;
+  const pushState = () => {
+    if (pushing) return;
+    pushing = true;
+    setImmediate(() => {
+      pushing = false;
+      send({ t: 'state', state: state() });
+    });
+  };
+
   const answer = (id: number, work: Promise<unknown>) =>
     work.then(
       (value) => send({ t: 'done', id, value, state: state() }),
@@ -64,10 +77,11 @@ function start(config: Config): void {
       const request = {
         ...rest,
         signal: abort.signal,
-        onOutput: live ? (batch: Parameters<NonNullable<Parameters<ExecutorPool['run']>[0]['onOutput']>>[0]) => send({ t: 'output', id: message.id, batch }) : undefined,
+        onOutput: live ? (batch: OutputMessage) => send({ t: 'output', id: message.id, batch }) : undefined,
       };
       const work = message.sessionId ? sessions.forOwner(message.owner ?? '').run(message.sessionId, request) : pool.run(request);
       void answer(message.id, work).finally(() => running.delete(message.id));
+      pushState();
     } else if (message.t === 'cancel') {
       running.get(message.id)?.abort('cancelled');
     } else if (message.t === 'call') {

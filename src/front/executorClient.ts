@@ -139,8 +139,10 @@ export function createExecutorClient(deps: { config: Config; logger: Logger }) {
       const id = nextId++;
       const { signal, onOutput, ...rest } = request;
       pending.set(id, { kind: 'run', resolve, reject, onOutput, session: Boolean(session), started: performance.now() });
-      signal?.addEventListener('abort', () => pending.has(id) && post({ t: 'cancel', id }), { once: true });
       post({ t: 'run', id, request: { ...rest, live: Boolean(onOutput) }, sessionId: session?.id, owner: session?.owner });
+      const cancel = () => pending.has(id) && post({ t: 'cancel', id });
+      if (signal?.aborted) cancel();
+      else signal?.addEventListener('abort', cancel, { once: true });
     });
 
   spawn();
