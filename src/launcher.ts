@@ -15,8 +15,9 @@ import { ZONEINFO_DIR } from './runtime/zoneinfo.js';
  * - `--disallow-code-generation-from-strings`: no eval/Function/`import()` from a string, the routes
  *   every JsProxy's `.constructor` and ctypes' emscripten_run_script lead to;
  * - the permission model: file reads only under the package and its dependencies (plus the cache,
- *   the Pyodide distribution, the host's time-zone database and the opt-in mount), writes only to the cache (and a read-write
- *   mount), no child processes, no native addons.
+ *   the Pyodide distribution, the host's time-zone database and the opt-in mount), writes only to
+ *   the cache (and a read-write mount), no child processes (but for the front, which starts the
+ *   executor and runs no Python), no native addons.
  */
 
 // The flag's name by what this Node accepts, not its major version: 22.0–22.12 still call it
@@ -57,8 +58,11 @@ export function guardPathsFromEnv(env: NodeJS.ProcessEnv): GuardPaths {
   };
 }
 
-/** The node flags the server runs under, for these paths. */
-export function sandboxFlags(config: GuardPaths, entry: string): string[] {
+/**
+ * The node flags a process runs under, for these paths. Only the front gets `childProcess`: it
+ * starts the executor process, and never runs Python; the executor, which does, cannot start one.
+ */
+export function sandboxFlags(config: GuardPaths, entry: string, options: { childProcess?: boolean } = {}): string[] {
   const require = createRequire(import.meta.url);
   const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   const read = new Set<string>([packageRoot, path.dirname(entry)]);
@@ -93,6 +97,7 @@ export function sandboxFlags(config: GuardPaths, entry: string): string[] {
     CODEGEN_FLAG,
     PERMISSION_FLAG,
     '--allow-worker',
+    ...(options.childProcess ? ['--allow-child-process'] : []),
     ...[...read].map((p) => `--allow-fs-read=${real(p)}`),
     ...[...write].map((p) => `--allow-fs-write=${real(p)}`),
     '--disable-warning=ExperimentalWarning',
@@ -117,7 +122,7 @@ export function relaunchSandboxed(config: GuardPaths, entry: string, args: strin
   const env = cache.fallback
     ? { ...process.env, PACKAGE_CACHE_DIR: cache.dir, [CACHE_FALLBACK_VARIABLE]: JSON.stringify(cache.fallback) }
     : process.env;
-  const argv = [...sandboxFlags({ ...config, packageCacheDir: cache.dir }, entry), entry, ...args];
+  const argv = [...sandboxFlags({ ...config, packageCacheDir: cache.dir }, entry, { childProcess: true }), entry, ...args];
   const execve = (process as { execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never }).execve;
   if (typeof execve === 'function' && process.platform !== 'win32') {
     execve(process.execPath, [process.execPath, ...argv], env);

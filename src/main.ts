@@ -1,18 +1,15 @@
-import fs from 'node:fs';
-import { cachePaths, type Config } from './config.js';
+import type { Config } from './config.js';
+import { remotePackages, remotePool, remoteSessions } from './front/executorApis.js';
+import { createExecutorClient } from './front/executorClient.js';
 import { createLogger } from './logging.js';
 import { Metrics } from './metrics.js';
-import { createPackageManager } from './packages/packageManager.js';
-import { resolvePackageSource } from './packages/packageSource.js';
-import { createExecutorPool, type ExecutorPool } from './pool/executorPool.js';
-import { loadOrMakeSnapshot } from './pool/snapshot.js';
-import { createSessionManager } from './sessions/sessionManager.js';
 import { runtimeInfo } from './versions.js';
 
 /**
- * The server proper, composed: logger → snapshot → packages → pool → MCP server on stdio or HTTP.
- * The MCP side is imported only once the pool has started its first worker, so the two load side
- * by side on separate cores (the SDK's import and Pyodide's restore each take a few hundred ms).
+ * The front process, composed: logger → executor process → MCP server on stdio or HTTP. The front
+ * holds the client's connection and never runs Python: the executor process (src/executor/) does,
+ * and when it dies the front answers for it and starts another. The executor is forked first, so
+ * its Pyodide restore and the SDK's import here run side by side on separate cores.
  */
 export async function main(config: Config): Promise<void> {
   const logger = createLogger(config);
@@ -22,27 +19,10 @@ export async function main(config: Config): Promise<void> {
     logger.warn({ ...config.cacheFallback, using: config.packageCacheDir }, 'cache directory unusable, using a temporary one: set PACKAGE_CACHE_DIR to a writable directory to keep the cache');
   }
   const metrics = new Metrics();
-  const paths = cachePaths(config);
-  const packageSource = resolvePackageSource(config, logger);
-  const snapshot = loadOrMakeSnapshot({ packages: packageSource, extraImports: config.warmImports, snapshotDir: paths.snapshots, logger });
-  let pool: ExecutorPool | undefined;
-  const packages = createPackageManager({ config, logger, snapshot, packageSource, onChange: () => pool?.syncPackages() });
-  pool = createExecutorPool({
-    config,
-    logger,
-    snapshot,
-    packageSource,
-    packages: () => packages.records(),
-    packagesReady: packages.ready(),
-  });
-  const sessions = createSessionManager({
-    config,
-    logger,
-    snapshot,
-    packageSource,
-    packages: () => packages.records(),
-    packagesReady: packages.ready(),
-  });
+  const executor = createExecutorClient({ config, logger });
+  const pool = remotePool(executor, config);
+  const sessions = remoteSessions(executor, config);
+  const packages = remotePackages(executor);
   const serverDeps = { config, logger, pool, sessions, metrics, runtime, packageManager: packages };
   const { createServer } = await import('./server/server.js');
 
@@ -56,9 +36,7 @@ export async function main(config: Config): Promise<void> {
     force.unref();
     try {
       for (const close of closers) await close();
-      await sessions.closeAll();
-      await packages.close();
-      await pool?.close();
+      await executor.close();
     } finally {
       process.exit(0);
     }
@@ -72,29 +50,22 @@ export async function main(config: Config): Promise<void> {
       config,
       logger,
       newServer: () => createServer(serverDeps),
-      health: () => ({ version: runtime.version, ...pool?.stats() }),
+      health: () => ({ version: runtime.version, ...pool.stats() }),
     });
     closers.push(http.close);
     logger.info({ url: http.url, port: http.port, auth: Boolean(config.authToken) }, 'listening');
   } else {
-    const { server, close } = createServer(serverDeps);
+    const { server, close, toolError } = createServer(serverDeps);
     closers.push(close);
     process.stdin.on('end', () => void shutdown('stdin closed'));
     process.stdin.on('close', () => void shutdown('stdin closed'));
-    const { StdioServerTransport } = await import('@modelcontextprotocol/sdk/server/stdio.js');
-    await server.connect(new StdioServerTransport());
+    const { BoundedStdioTransport, maxMessageBytes } = await import('./server/stdioTransport.js');
+    await server.connect(new BoundedStdioTransport({ maxMessageBytes: maxMessageBytes(config), logger, toolError }));
   }
-  void pool.ready().then(
+  void executor.call('ready').then(
     () => logger.info({ ms: Math.round(performance.now()) }, 'ready'),
     (error: unknown) => {
-      if (stopping) return; // shut down before the first worker was up: nothing failed
-      logger.error({ error: String(error) }, 'start-up failed');
-      // A damaged snapshot in the cache fails every worker the same way: drop it, so the next
-      // start makes a new one (a good one dropped by mistake costs that start a few seconds).
-      if (pool.stats().startFailures > 0) {
-        fs.rmSync(paths.snapshots, { recursive: true, force: true });
-        logger.error({ dir: paths.snapshots }, 'cached start-up snapshots removed: restart the server to make a new one');
-      }
+      if (!stopping) logger.error({ error: String(error) }, 'start-up failed');
     },
   );
 }

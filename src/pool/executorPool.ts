@@ -3,6 +3,7 @@ import { MessageChannel } from 'node:worker_threads';
 import type { Config } from '../config.js';
 import type { InputFile } from '../runtime/files.js';
 import type { PackageSource } from '../runtime/pyodide.js';
+import { boundText } from '../boundedText.js';
 import { ExecutorError } from '../errors.js';
 import type { Logger } from '../logging.js';
 import { readHarnessSource } from './snapshot.js';
@@ -141,7 +142,7 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
   const noteOutcome = (outcome: ExecutionOutcome | null) => {
     if (outcome?.startFailed) {
       startFailures += 1;
-      lastStartError = outcome.refused;
+      lastStartError = boundText(outcome.refused);
       retireWorker(outcome.worker.threadId, 'the Python runtime could not start');
     } else if (!outcome?.refused) {
       startFailures = 0;
@@ -167,7 +168,8 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
   };
 
   const terminating = new Set<number>();
-  const retireWorker = (threadId: number, reason: string) => {
+  const retireWorker = (threadId: number, text: string) => {
+    const reason = boundText(text);
     const worker = piscina?.threads.find((w) => w.threadId === threadId);
     if (worker && !terminating.has(threadId)) {
       terminating.add(threadId);
@@ -308,7 +310,7 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
         return failedResult(
           {
             code: 'INTERNAL_ERROR',
-            message: `No worker could run the code: ${rest.refused}. The server keeps trying a new worker on each call; the server log has the details`,
+            message: `No worker could run the code: ${boundText(rest.refused)}. The server keeps trying a new worker on each call; the server log has the details`,
             details: { reason: 'RUNTIME_START_FAILED', startFailures },
           },
           0,
@@ -316,7 +318,7 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
           false,
         );
       }
-      if (rest.refused) throw new Error(`no worker could take the task (${rest.refused})`);
+      if (rest.refused) throw new Error(`no worker could take the task (${boundText(rest.refused)})`);
       if (rest.retire) retireWorker(worker.threadId, rest.retire);
       const now = performance.now();
       const start = startedAt ?? now - rest.durationMs;

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
+import { boundText } from '../boundedText.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logging.js';
 import { retiringBalancer } from './balancer.js';
@@ -55,12 +56,12 @@ export function startThreads(
   });
   threads.on('message', (message: WorkerMessage) => {
     if (message?.type === 'worker-retire' && typeof message.threadId === 'number') {
-      onRetire(message.threadId, String(message.reason ?? 'retired'));
+      onRetire(message.threadId, boundText(message.reason ?? 'retired'));
     } else if (message?.type === 'worker-fatal') {
-      logger.error({ threadId: message.threadId, error: message.error }, 'worker failed');
+      logger.error({ threadId: message.threadId, error: boundText(message.error) }, 'worker failed');
     } else if (message?.type === 'worker-log') {
       const log = message.level === 'error' ? logger.error.bind(logger) : logger.debug.bind(logger);
-      log({ threadId: message.threadId, text: message.text }, 'worker console');
+      log({ threadId: message.threadId, text: boundText(message.text) }, 'worker console');
     }
   });
   threads.on('error', (error: unknown) => {

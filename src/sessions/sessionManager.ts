@@ -27,12 +27,21 @@ export type SessionRunResult = PoolResult & { sessionState: 'kept' | 'lost' };
 
 export type SessionManager = {
   readonly enabled: boolean;
-  create(): SessionInfo;
+  create(): Promise<SessionInfo>;
   run(sessionId: string, request: ExecuteRequest): Promise<SessionRunResult>;
   reset(sessionId: string): Promise<SessionInfo>;
   close(sessionId: string): Promise<boolean>;
   list(): SessionInfo[];
+  /** Every session with the client that owns it (what the executor process reports to the front). */
+  listWithOwners(): (SessionInfo & { owner: string | undefined })[];
+  /** Sessions open on the server, whoever made them. */
+  count(): number;
   closeAll(): Promise<void>;
+  /**
+   * The same sessions as seen by one client (an MCP connection): it can create sessions and use,
+   * list and close only its own; another client's session id is answered as unknown.
+   */
+  forOwner(owner: string): SessionManager;
 };
 
 type Session = {
@@ -47,6 +56,8 @@ type Session = {
   expiry: NodeJS.Timeout | undefined;
   /** The session's calls, one after another in the order they came. */
   turn: Promise<unknown>;
+  /** The client that created it; undefined when made through the unscoped manager. */
+  owner: string | undefined;
 };
 
 export type SessionDeps = Omit<PoolDeps, 'config' | 'session'> & { config: Config; logger: Logger };
@@ -61,9 +72,10 @@ export function createSessionManager(deps: SessionDeps): SessionManager {
     workerMaxExecutions: 0,
   });
 
-  const get = (id: string): Session => {
+  // One message whether the id never existed or belongs to another client: an id says nothing.
+  const get = (id: string, owner: string | undefined): Session => {
     const session = sessions.get(id);
-    if (!session) {
+    if (!session || session.owner !== owner) {
       throw new ExecutorError(
         'INVALID_INPUT',
         `No session '${id}': it was closed, expired after ${config.sessionIdleTimeoutMs} ms idle (SESSION_IDLE_TIMEOUT_MS), or never existed; create one with create_session`,
@@ -101,11 +113,11 @@ export function createSessionManager(deps: SessionDeps): SessionManager {
     await s.pool.close();
   }
 
-  return {
+  const scoped = (owner: string | undefined): SessionManager => ({
     get enabled() {
       return config.maxSessions > 0;
     },
-    create() {
+    async create() {
       if (config.maxSessions === 0) {
         throw new ExecutorError('INVALID_INPUT', 'Sessions are off on this server (MAX_SESSIONS=0); each call runs with a fresh namespace', {
           details: { reason: 'SESSIONS_DISABLED' },
@@ -119,7 +131,7 @@ export function createSessionManager(deps: SessionDeps): SessionManager {
         );
       }
       const now = performance.now();
-      const s: Session = { id: randomUUID(), pool: newPool(), created: now, lastUsed: now, executions: 0, running: 0, memoryMb: 0, restarts: 0, expiry: undefined, turn: Promise.resolve() };
+      const s: Session = { id: randomUUID(), pool: newPool(), created: now, lastUsed: now, executions: 0, running: 0, memoryMb: 0, restarts: 0, expiry: undefined, turn: Promise.resolve(), owner };
       sessions.set(s.id, s);
       void s.pool.ready().catch(() => {});
       armExpiry(s);
@@ -127,7 +139,7 @@ export function createSessionManager(deps: SessionDeps): SessionManager {
       return info(s);
     },
     async run(id, request) {
-      const s = get(id);
+      const s = get(id, owner);
       s.running += 1;
       clearTimeout(s.expiry);
       const previous = s.turn;
@@ -149,7 +161,7 @@ export function createSessionManager(deps: SessionDeps): SessionManager {
       }
     },
     async reset(id) {
-      const s = get(id);
+      const s = get(id, owner);
       // In turn with the session's calls: the same memory rewrite that follows every call
       // outside a session (a worker that cannot be reset is replaced).
       const previous = s.turn;
@@ -169,14 +181,18 @@ export function createSessionManager(deps: SessionDeps): SessionManager {
     },
     async close(id) {
       const s = sessions.get(id);
-      if (!s) return false;
+      if (!s || s.owner !== owner) return false;
       await closeSession(s);
       logger.info({ sessionId: id, sessions: sessions.size }, 'session closed');
       return true;
     },
-    list: () => [...sessions.values()].map(info),
+    list: () => [...sessions.values()].filter((s) => owner === undefined || s.owner === owner).map(info),
+    count: () => sessions.size,
+    listWithOwners: () => [...sessions.values()].map((s) => ({ ...info(s), owner: s.owner })),
     async closeAll() {
-      await Promise.all([...sessions.values()].map(closeSession));
+      await Promise.all([...sessions.values()].filter((s) => owner === undefined || s.owner === owner).map(closeSession));
     },
-  };
+    forOwner: (id) => scoped(id),
+  });
+  return scoped(undefined);
 }

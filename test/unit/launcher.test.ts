@@ -41,3 +41,11 @@ describe('guardPathsFromEnv (the relaunching process reads the paths without val
     expect(rw.filter((f) => f.startsWith('--allow-fs-write='))).toEqual(['--allow-fs-write=/srv/cache', '--allow-fs-write=/data']);
   });
 });
+
+describe('sandboxFlags for the two processes', () => {
+  it('lets only the front start a process (the executor, which runs Python, cannot)', () => {
+    const paths = guardPathsFromEnv({ ...HOME, PACKAGE_CACHE_DIR: '/srv/cache' });
+    expect(sandboxFlags(paths, '/app/build/index.js', { childProcess: true })).toContain('--allow-child-process');
+    expect(sandboxFlags(paths, '/app/build/executor/main.js')).not.toContain('--allow-child-process');
+  });
+});

@@ -4,7 +4,8 @@ import type { Config } from '../../config.js';
 import { toExecutorError, type ErrorInfo } from '../../errors.js';
 import type { Logger } from '../../logging.js';
 import type { Metrics } from '../../metrics.js';
-import type { ExecutorPool, PoolResult } from '../../pool/executorPool.js';
+import type { PoolResult } from '../../pool/executorPool.js';
+import type { PoolApi } from '../executorApi.js';
 import { MOUNT_POINT } from '../../pool/messages.js';
 import type { SessionManager } from '../../sessions/sessionManager.js';
 import { startLiveOutput, type ClientSession } from '../liveOutput.js';
@@ -16,7 +17,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 
 export type ExecuteDeps = {
   config: Config;
-  pool: ExecutorPool;
+  pool: PoolApi;
   sessions: SessionManager;
   metrics: Metrics;
   logger: Logger;

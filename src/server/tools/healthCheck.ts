@@ -5,7 +5,7 @@ import type { Metrics } from '../../metrics.js';
 import type { PackageManager } from '../../packages/packageManager.js';
 import type { SessionManager } from '../../sessions/sessionManager.js';
 import { SessionInfoSchema } from './sessions.js';
-import type { ExecutorPool } from '../../pool/executorPool.js';
+import type { PoolApi } from '../executorApi.js';
 import type { RuntimeInfo } from '../../versions.js';
 import type { ToolDefinition } from '../toolDefinition.js';
 import { BaseResultShape, toToolResult } from '../toolResult.js';
@@ -13,11 +13,11 @@ import { BaseResultShape, toToolResult } from '../toolResult.js';
 
 export type HealthDeps = {
   config: Config;
-  pool: ExecutorPool;
+  pool: PoolApi;
   metrics: Metrics;
   runtime: RuntimeInfo;
   packageManager: Pick<PackageManager, 'installed' | 'problems'>;
-  sessions: Pick<SessionManager, 'list'>;
+  sessions: Pick<SessionManager, 'list' | 'count'>;
 };
 
 const count = z.number().int();
@@ -56,9 +56,15 @@ export const HealthCheckOutputSchema = z.object({
     restartsByReason: z.record(z.string(), count),
     startFailures: count.describe('workers in a row that could not start (0 once one does)'),
     lastStartError: z.string().optional(),
+    executorCrashes: count.describe('times the process that runs Python died (a new one starts at once)'),
+    executorCrashesByCause: z.record(z.string(), count).describe('those deaths by signal or exit code'),
   }),
   packages: z.array(z.object({ name: z.string(), version: z.string() })),
-  sessions: z.array(SessionInfoSchema),
+  sessions: z
+    .array(SessionInfoSchema)
+    .optional()
+    .describe("this client's sessions; left out over HTTP, where a health report shows counts only"),
+  sessionCounts: z.object({ open: count.describe('sessions open on the server'), yours: count, max: count }),
   problems: z.array(z.string()),
 });
 
@@ -88,7 +94,8 @@ export function createHealthCheckTool(deps: HealthDeps) {
         metrics,
         pool,
         packages: packages.installed,
-        sessions: deps.sessions.list(),
+        ...(deps.config.transport === 'http' ? {} : { sessions: deps.sessions.list() }),
+        sessionCounts: { open: deps.sessions.count(), yours: deps.sessions.list().length, max: deps.config.maxSessions },
         problems,
       };
       const m = structured.metrics;
@@ -99,7 +106,7 @@ export function createHealthCheckTool(deps: HealthDeps) {
         `executions: ${m.totalExecutions} (${m.totalErrors} errors, success rate ${m.successRate}), average ${m.averageExecutionTimeMs} ms, ${m.averageMemoryUsageMb} MB`,
         `workers: ${p.workers}/${p.maxWorkers}, busy ${p.busy}, queued ${p.queued}/${p.maxQueue}, restarts ${p.workerRestarts}`,
         `packages: ${packages.installed.map((x) => `${x.name}==${x.version}`).join(', ') || 'none installed'}`,
-        `sessions: ${structured.sessions.length}/${deps.config.maxSessions}`,
+        `sessions: ${structured.sessionCounts.open}/${structured.sessionCounts.max} (${structured.sessionCounts.yours} yours)`,
         ...problems.map((problem) => `problem: ${problem}`),
       ].join('\n');
       return toToolResult(text, structured);

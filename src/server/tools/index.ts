@@ -8,7 +8,8 @@ import { createSessionTools, SESSION_TOOL_NAMES, type SessionToolDeps } from './
 
 export type ToolDeps = ExecuteDeps & HealthDeps & InstallDeps & SessionToolDeps & { logger: Logger };
 
-export function registerTools(server: McpServer, deps: ToolDeps): void {
+/** Registers the tools and returns them (their failure results are needed outside a request too). */
+export function registerTools(server: McpServer, deps: ToolDeps): ToolDefinition[] {
   const tools = [
     createExecutePythonTool(deps),
     createInstallPackagesTool(deps),
@@ -21,4 +22,5 @@ export function registerTools(server: McpServer, deps: ToolDeps): void {
         SESSION_TOOL_NAMES.map((name) => [name, 'sessions are off on this server (MAX_SESSIONS=0, the default over HTTP); set MAX_SESSIONS to a number above 0 to turn them on']),
       );
   registerToolDefinitions(server, tools as unknown as ToolDefinition[], deps.logger, { off });
+  return tools as unknown as ToolDefinition[];
 }

@@ -4,11 +4,11 @@ import { MAX_REQUIREMENTS } from '../../packages/requirements.js';
 import { toExecutorError } from '../../errors.js';
 import type { Logger } from '../../logging.js';
 import type { Metrics } from '../../metrics.js';
-import type { PackageManager } from '../../packages/packageManager.js';
+import type { PackagesApi } from '../executorApi.js';
 import type { ToolDefinition } from '../toolDefinition.js';
 import { BaseResultShape, toErrorResult, toToolResult } from '../toolResult.js';
 
-export type InstallDeps = { packageManager: PackageManager; metrics: Metrics; logger: Logger };
+export type InstallDeps = { packageManager: PackagesApi; metrics: Metrics; logger: Logger };
 
 export const InstallPackagesInputSchema = z
   .object({

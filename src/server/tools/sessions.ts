@@ -52,7 +52,7 @@ export function createSessionTools(deps: SessionToolDeps): ToolDefinition[] {
     emptyResult: {},
     async handler() {
       try {
-        const session = sessions.create();
+        const session = await sessions.create();
         return toToolResult(`Created ${describeSession(session)}. Pass sessionId "${session.sessionId}" to execute_python.`, {
           status: 'success' as const,
           session,
