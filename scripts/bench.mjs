@@ -174,10 +174,22 @@ function childPidOf(pid) {
   return null;
 }
 
-function rssMb(pid) {
+function ownRssMb(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1]);
   return kb / 1024;
+}
+/** RSS of a server process and of the processes it started (the executor that runs Python). */
+function rssMb(pid) {
+  let total = ownRssMb(pid);
+  for (let child = childPidOf(pid), depth = 0; child && depth < 4; child = childPidOf(child), depth += 1) {
+    try {
+      total += ownRssMb(child);
+    } catch {
+      break;
+    }
+  }
+  return total;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -495,7 +507,7 @@ async function measureRss(cacheDir) {
     const pid = await server.realPid();
     const launcherPid = server.transport.pid;
     const rss = rssMb(pid);
-    const launcherRss = launcherPid !== pid ? rssMb(launcherPid) : 0;
+    const launcherRss = launcherPid !== pid ? ownRssMb(launcherPid) : 0;
     await server.close();
     return { pid, rss, launcherPid, launcherRss, sameProcess: launcherPid === pid };
   };
