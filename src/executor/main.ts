@@ -30,7 +30,17 @@ function start(config: Config): void {
   const snapshot = loadOrMakeSnapshot({ packages: packageSource, extraImports: config.warmImports, snapshotDir: paths.snapshots, logger });
   let pool: ExecutorPool | undefined;
   const packages = createPackageManager({ config, logger, snapshot, packageSource, onChange: () => pool?.syncPackages() });
-  const deps = { config, logger, snapshot, packageSource, packages: () => packages.records(), packagesReady: packages.ready() };
+  // A run's start changes the figures the front reports (busy, queued): pushed to it at once.
+  let onRunStart = () => {};
+  const deps = {
+    config,
+    logger,
+    snapshot,
+    packageSource,
+    packages: () => packages.records(),
+    packagesReady: packages.ready(),
+    onRunStart: () => onRunStart(),
+  };
   pool = createExecutorPool(deps);
   const sessions = createSessionManager(deps);
   const running = new Map<number, AbortController>();
@@ -62,6 +72,7 @@ function start(config: Config): void {
       send({ t: 'state', state: state() });
     });
   };
+  onRunStart = pushState;
 
   const answer = (id: number, work: Promise<unknown>) =>
     work.then(

@@ -90,6 +90,8 @@ export type PoolDeps = {
   packages: () => PackageRecord[];
   /** Executions wait for this first: PREINSTALLED_PACKAGES are installed "before the first execution". */
   packagesReady?: Promise<void>;
+  /** Told when a run starts on a worker (the executor process pushes its figures to the front then). */
+  onRunStart?: () => void;
   /** A session's pool: one worker whose state stays between calls. */
   session?: boolean;
 };
@@ -244,6 +246,7 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
       leaveQueue();
       startedAt = performance.now();
       busy += 1;
+      deps.onRunStart?.();
       if (Atomics.load(control, CONTROL.STATE) === TASK_STATE.RUNNING) {
         timers.push(setTimeout(() => stop(STOP_REASON.TIMEOUT), request.timeoutMs));
       }
