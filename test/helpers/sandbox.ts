@@ -70,8 +70,12 @@ export class SandboxServer {
   }
 
   /** execute_python with a client-side time limit; a lost or late answer is a value, not a throw. */
-  async run(code: string, options: { inputData?: string[]; timeoutMs?: number; clientTimeoutMs?: number } = {}): Promise<Outcome> {
+  async run(
+    code: string,
+    options: { inputData?: string[]; timeoutMs?: number; clientTimeoutMs?: number; fullOutput?: boolean } = {},
+  ): Promise<Outcome> {
     const args: Record<string, unknown> = { code };
+    if (options.fullOutput) args.fullOutput = true;
     if (options.inputData) args.inputData = options.inputData;
     if (options.timeoutMs) args.timeoutMs = options.timeoutMs;
     try {
@@ -83,6 +87,7 @@ export class SandboxServer {
         ...(result.structuredContent as Omit<ExecResult, 'text' | 'isError'>),
         text: first?.type === 'text' ? first.text : '',
         isError: result.isError === true,
+        resources: result.content.flatMap((c) => (c.type === 'resource' && 'text' in c.resource ? [{ uri: c.resource.uri, text: String(c.resource.text) }] : [])),
       };
     } catch (error) {
       return { failed: `no answer: ${(error as Error).message}` };

@@ -35,6 +35,8 @@ export type ExecResult = {
   stderrTruncated: boolean;
   text: string;
   isError: boolean;
+  /** Text resources of the answer (fullOutput). */
+  resources?: { uri: string; text: string }[];
 };
 
 /** The environment a server gets in tests: only what it needs, plus the test's settings. */
