@@ -2,12 +2,13 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createReasonCounter } from '../boundedText.js';
 import type { Config } from '../config.js';
-import { ExecutorError, type ErrorInfo } from '../errors.js';
+import { ExecutorError } from '../errors.js';
 import type { CallMap, CallName, ExecutorState, FromExecutor, RunAnswer, ToExecutor } from '../executor/protocol.js';
 import { sandboxFlags } from '../launcher.js';
 import type { Logger } from '../logging.js';
-import type { ExecuteRequest, PoolResult } from '../pool/executorPool.js';
+import type { ExecuteRequest } from '../pool/executorPool.js';
 import type { OutputMessage } from '../pool/messages.js';
+import { failedResult } from '../pool/results.js';
 
 /**
  * The front's handle on the executor process: it forks it under the same sandbox flags the
@@ -177,19 +178,6 @@ function exitError(cause: string): ExecutorError {
 }
 
 function exitResult(cause: string, elapsedMs: number, session: boolean): RunAnswer {
-  const error: ErrorInfo = exitError(cause).toInfo();
-  const result: PoolResult = {
-    ok: false,
-    stdout: { text: '', bytes: 0, truncated: false },
-    stderr: { text: '', bytes: 0, truncated: false },
-    result: null,
-    error,
-    durationMs: elapsedMs,
-    memory: { wasmMb: 0, grewMb: 0 },
-    files: [],
-    elapsedMs,
-    queuedMs: 0,
-    workerRestarted: true,
-  };
+  const result = failedResult(exitError(cause).toInfo(), elapsedMs, 0, true);
   return session ? { ...result, sessionState: 'lost' } : result;
 }
