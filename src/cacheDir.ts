@@ -50,3 +50,19 @@ function privateTempDir(tmp: string): string {
 
 /** Set by the launcher for the server it starts when it had to fall back; not a user setting. */
 export const CACHE_FALLBACK_VARIABLE = 'MCP_PYTHON_EXECUTOR_CACHE_FALLBACK';
+
+/** What lives where in PACKAGE_CACHE_DIR. */
+export function cachePaths(config: { packageCacheDir: string }) {
+  const root = config.packageCacheDir;
+  return {
+    root,
+    /** Pyodide's own package cache: distribution wheels downloaded from the CDN (micropip, numpy…). */
+    pyodide: path.join(root, 'pyodide'),
+    /** Wheels downloaded from the package index. */
+    wheels: path.join(root, 'wheels'),
+    /** Resolved installs, so a later start installs the same packages with no network. */
+    locks: path.join(root, 'locks'),
+    /** Start-up memory snapshots. */
+    snapshots: path.join(root, 'snapshots'),
+  };
+}

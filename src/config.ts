@@ -289,19 +289,3 @@ export function describeConfig(config: Config): Record<string, unknown> {
   const { authToken, ...rest } = config;
   return { ...rest, authToken: authToken ? '(set)' : '(none)' };
 }
-
-/** What lives where in PACKAGE_CACHE_DIR. */
-export function cachePaths(config: Pick<Config, 'packageCacheDir'>) {
-  const root = config.packageCacheDir;
-  return {
-    root,
-    /** Pyodide's own package cache: distribution wheels downloaded from the CDN (micropip, numpy…). */
-    pyodide: path.join(root, 'pyodide'),
-    /** Wheels downloaded from the package index. */
-    wheels: path.join(root, 'wheels'),
-    /** Resolved installs, so a later start installs the same packages with no network. */
-    locks: path.join(root, 'locks'),
-    /** Start-up memory snapshots. */
-    snapshots: path.join(root, 'snapshots'),
-  };
-}

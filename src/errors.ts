@@ -1,5 +1,3 @@
-import { z } from 'zod';
-
 /** The error codes a tool result can carry. README's table is checked against this list. */
 export const ERROR_CODES = [
   'EXECUTION_TIMEOUT',
@@ -10,8 +8,7 @@ export const ERROR_CODES = [
   'INTERNAL_ERROR',
 ] as const;
 
-export const ErrorCodeSchema = z.enum(ERROR_CODES);
-export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** What the model should do next, per code; the first line of every failure's text ends with it. */
 export const ERROR_HINTS: Record<ErrorCode, string> = {
@@ -23,22 +20,15 @@ export const ERROR_HINTS: Record<ErrorCode, string> = {
   INTERNAL_ERROR: 'retry the call; if it keeps failing, check the server logs',
 };
 
+/** Facts behind an error (limits, a traceback, a reason): plain data. */
+export type ErrorDetails = Record<string, unknown>;
+
 /**
- * A free-form object. Declared as `additionalProperties: true` in JSON Schema: zod writes `{}` for
- * `unknown`, a schema with no keyword that strict checkers (the MCP Inspector's --strict) flag.
+ * The plain-data form of an error: what crosses the process and worker boundaries and what
+ * results carry (its schema, for tool results, is in server/errorSchema.ts: this module is
+ * imported by the executor process, which never loads zod).
  */
-export const FreeFormSchema = () => z.record(z.string(), z.unknown()).meta({ additionalProperties: true });
-
-export const ErrorDetailsSchema = FreeFormSchema();
-export type ErrorDetails = z.infer<typeof ErrorDetailsSchema>;
-
-/** The plain-data form of an error: what crosses the worker boundary and what results carry. */
-export const ErrorInfoSchema = z.object({
-  code: ErrorCodeSchema,
-  message: z.string(),
-  details: ErrorDetailsSchema.optional(),
-});
-export type ErrorInfo = z.infer<typeof ErrorInfoSchema>;
+export type ErrorInfo = { code: ErrorCode; message: string; details?: ErrorDetails | undefined };
 
 /** The one error type of the project: a code, a message for the model, and the facts behind it. */
 export class ExecutorError extends Error {

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
-import { cachePaths, ConfigError, loadConfig, type Config } from '../config.js';
+import { cachePaths } from '../cacheDir.js';
+import type { Config } from '../config.js';
 import { toExecutorError } from '../errors.js';
 import { isSandboxedProcess } from '../launcher.js';
 import { createLogger } from '../logging.js';
@@ -9,7 +10,7 @@ import { createExecutorPool, type ExecutorPool } from '../pool/executorPool.js';
 import type { OutputMessage } from '../pool/messages.js';
 import { loadOrMakeSnapshot } from '../pool/snapshot.js';
 import { createSessionManager } from '../sessions/sessionManager.js';
-import type { CallMap, CallName, ExecutorState, FromExecutor, ToExecutor } from './protocol.js';
+import { EXECUTOR_SETTINGS_VARIABLE, type CallMap, type CallName, type ExecutorState, type FromExecutor, type ToExecutor } from './protocol.js';
 
 /**
  * The executor process: the only process that runs Python. It holds the pool, the sessions and the
@@ -29,7 +30,7 @@ function start(config: Config): void {
   const packageSource = resolvePackageSource(config, logger);
   const snapshot = loadOrMakeSnapshot({ packages: packageSource, extraImports: config.warmImports, snapshotDir: paths.snapshots, logger });
   let pool: ExecutorPool | undefined;
-  const packages = createPackageManager({ config, logger, snapshot, packageSource, onChange: () => pool?.syncPackages() });
+  const packages = createPackageManager({ config, logger, snapshot: snapshot.then((s) => s.filled), packageSource, onChange: () => pool?.syncPackages() });
   // A run's start changes the figures the front reports (busy, queued): pushed to it at once.
   let onRunStart = () => {};
   const deps = {
@@ -126,13 +127,15 @@ function start(config: Config): void {
 }
 
 // Python must never run without Node's process-wide guards: refuse to start without them.
-if (!isSandboxedProcess() || !process.send) {
+const settings = process.env[EXECUTOR_SETTINGS_VARIABLE];
+delete process.env[EXECUTOR_SETTINGS_VARIABLE];
+if (!isSandboxedProcess() || !process.send || !settings) {
   process.stderr.write('mcp-python-executor: the executor process runs only as a sandboxed child of the server\n');
   process.exit(1);
 }
 try {
-  start(loadConfig(process.env, process.argv.slice(2)));
+  start(JSON.parse(settings) as Config);
 } catch (error) {
-  process.stderr.write(`mcp-python-executor: executor: ${error instanceof ConfigError ? error.message : String((error as Error)?.stack ?? error)}\n`);
+  process.stderr.write(`mcp-python-executor: executor: ${String((error as Error)?.stack ?? error)}\n`);
   process.exit(1);
 }

@@ -10,6 +10,13 @@ import type { SessionInfo } from '../sessions/sessionManager.js';
  * a failure crosses as ErrorInfo and is rebuilt as an ExecutorError on the other side.
  */
 
+/**
+ * The environment variable that carries the front's validated settings (JSON, without the bearer
+ * token) to the executor, which neither validates them again nor loads zod (a tenth of a second
+ * of every start, on the path to the first result).
+ */
+export const EXECUTOR_SETTINGS_VARIABLE = 'MCP_PYTHON_EXECUTOR_SETTINGS';
+
 /** A run as it crosses: the front keeps the signal and the output callback, and sends flags. */
 export type RunRequest = Omit<ExecuteRequest, 'signal' | 'onOutput'> & { live: boolean };
 

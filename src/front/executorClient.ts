@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { createReasonCounter } from '../boundedText.js';
 import type { Config } from '../config.js';
 import { ExecutorError } from '../errors.js';
-import type { CallMap, CallName, ExecutorState, FromExecutor, RunAnswer, ToExecutor } from '../executor/protocol.js';
+import { EXECUTOR_SETTINGS_VARIABLE, type CallMap, type CallName, type ExecutorState, type FromExecutor, type RunAnswer, type ToExecutor } from '../executor/protocol.js';
 import { sandboxFlags } from '../launcher.js';
 import type { Logger } from '../logging.js';
 import type { ExecuteRequest } from '../pool/executorPool.js';
@@ -60,11 +60,14 @@ export function createExecutorClient(deps: { config: Config; logger: Logger }) {
     else queue.push(message);
   };
 
+  // The executor has no use for the bearer token: it never sees it.
+  const settings = JSON.stringify({ ...config, authToken: undefined } satisfies Config);
   const spawn = () => {
     const startedAt = performance.now();
     const paths = { packageCacheDir: config.packageCacheDir, pyodideDistDir: config.pyodideDistDir, mountHostDir: config.mountHostDir, mountMode: config.mountMode };
-    const proc = fork(EXECUTOR_ENTRY, process.argv.slice(2), {
+    const proc = fork(EXECUTOR_ENTRY, [], {
       execArgv: sandboxFlags(paths, EXECUTOR_ENTRY),
+      env: { ...process.env, [EXECUTOR_SETTINGS_VARIABLE]: settings },
       serialization: 'advanced',
       // stdout is the MCP channel: the executor's goes to stderr, like its logs.
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { cachePaths, type Config } from '../config.js';
+import { cachePaths } from '../cacheDir.js';
+import type { Config } from '../config.js';
 import type { Logger } from '../logging.js';
 import type { PackageSource } from '../runtime/pyodide.js';
 

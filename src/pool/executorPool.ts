@@ -6,7 +6,7 @@ import type { PackageSource } from '../runtime/pyodide.js';
 import { boundText } from '../boundedText.js';
 import { ExecutorError } from '../errors.js';
 import type { Logger } from '../logging.js';
-import { readHarnessSource } from './snapshot.js';
+import { readHarnessSource, type Snapshot } from './snapshot.js';
 import {
   CONTROL,
   STOP_REASON,
@@ -84,7 +84,7 @@ export type PoolDeps = {
   config: Config;
   logger: Logger;
   /** The start-up snapshot; the pool starts its workers once it is there. */
-  snapshot: Promise<Uint8Array>;
+  snapshot: Promise<Snapshot>;
   packageSource: Promise<PackageSource>;
   /** The packages every worker must have, in install order (installs append to it). */
   packages: () => PackageRecord[];
@@ -104,7 +104,8 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
   let piscina: Pool | undefined;
   const created: Promise<Pool> = Promise.all([deps.snapshot, deps.packageSource]).then(([snapshot, packageSource]) => {
     const workerData: WorkerData = {
-      snapshot,
+      snapshot: snapshot.bytes,
+      snapshotReady: snapshot.ready,
       harnessSource,
       maxMemoryMb: config.maxMemoryMb,
       recycleGrowthMb: Math.min(256, Math.max(64, config.maxMemoryMb / 2)),
@@ -115,13 +116,21 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
       retiring,
       session: Boolean(deps.session),
     };
-    piscina = startThreads(config, workerData, logger, (threadId, reason) => retireWorker(threadId, reason));
+    piscina = startThreads(config, workerData, logger, { onRetire: (threadId, reason) => retireWorker(threadId, reason), onUp: () => firstWorkerUp() });
     return piscina;
   });
   created.catch((error: unknown) => logger.error({ error: String(error) }, 'Python runtime failed to start'));
+  // Piscina starts a new worker for every task that finds none ready, so tasks sent while the
+  // first worker is still starting would start several at once, each slowing the others on a
+  // machine of few cores (the first call of a cold start waited for two restores, not one).
+  // Until a worker is up, tasks wait here instead.
+  let firstWorkerUp = () => {};
+  const firstWorker = new Promise<void>((resolve) => (firstWorkerUp = resolve));
   const pool = async (): Promise<Pool> => {
     try {
-      return piscina ?? (await created);
+      const p = piscina ?? (await created);
+      await firstWorker;
+      return p;
     } catch (error) {
       throw new ExecutorError('INTERNAL_ERROR', `The Python runtime failed to start: ${String(error)}`, { cause: error });
     }
@@ -160,13 +169,15 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
 
   /** Start workers up to `target`, in the background, by sending each a no-op task. */
   const warmUp = (target = WARM_WORKERS) => {
-    if (!piscina) return;
-    const missing = Math.min(target, config.maxConcurrentExecutions) - piscina.threads.length;
-    for (let i = 0; i < missing; i += 1) {
-      ping(piscina).catch(() => {
-        /* closing, the queue is full of real work, or the worker could not start (counted) */
-      });
-    }
+    void firstWorker.then(() => {
+      if (!piscina || closed) return;
+      const missing = Math.min(target, config.maxConcurrentExecutions) - piscina.threads.length;
+      for (let i = 0; i < missing; i += 1) {
+        ping(piscina).catch(() => {
+          /* closing, the queue is full of real work, or the worker could not start (counted) */
+        });
+      }
+    });
   };
 
   const terminating = new Set<number>();
@@ -392,10 +403,10 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
       if (outcome?.refused) retireWorker(outcome.worker.threadId, outcome.refused);
     },
     syncPackages() {
-      if (!piscina || closed) return;
-      for (let i = 0; i < piscina.threads.length; i += 1) {
-        ping(piscina).catch(() => {});
-      }
+      void firstWorker.then(() => {
+        if (!piscina || closed) return;
+        for (let i = 0; i < piscina.threads.length; i += 1) ping(piscina).catch(() => {});
+      });
     },
     async close() {
       if (closed) return;

@@ -59,6 +59,8 @@ export type ExecutionOutcome = RunOutcome & {
 /** Shared by all workers: what each needs to start. */
 export type WorkerData = {
   snapshot: Uint8Array;
+  /** Whether `snapshot` has been read in full yet (see Snapshot in snapshot.ts). */
+  snapshotReady: Int32Array;
   harnessSource: string;
   maxMemoryMb: number;
   /** Replace a worker whose memory grew past its start-up size by this much. */

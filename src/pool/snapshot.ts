@@ -38,8 +38,25 @@ export type SnapshotOptions = {
   logger: Logger;
 };
 
-/** The snapshot in a SharedArrayBuffer: every worker reads the same bytes, none copies them. */
-export async function loadOrMakeSnapshot(options: SnapshotOptions): Promise<Uint8Array> {
+/**
+ * The start-up snapshot in a SharedArrayBuffer: every worker reads the same bytes, none copies
+ * them. A cached one is handed out while it is still being read (37 MB take ~0.1 s, most of it
+ * page faults): a worker starts its thread and loads Pyodide meanwhile, and waits on `ready`
+ * only before the memory is restored.
+ */
+export type Snapshot = {
+  bytes: Uint8Array;
+  /** [0]: 0 while the bytes are being read, 1 once they all are, 2 if reading failed. */
+  ready: Int32Array;
+  /** Resolves once `bytes` holds the whole snapshot (rejects if it never will). */
+  filled: Promise<Uint8Array>;
+};
+
+export const SNAPSHOT_READING = 0;
+export const SNAPSHOT_READY = 1;
+export const SNAPSHOT_FAILED = 2;
+
+export async function loadOrMakeSnapshot(options: SnapshotOptions): Promise<Snapshot> {
   const { logger } = options;
   const packages = await options.packages;
   const harnessSource = readHarnessSource();
@@ -51,9 +68,12 @@ export async function loadOrMakeSnapshot(options: SnapshotOptions): Promise<Uint
   const file = path.join(options.snapshotDir, `pyodide-${pyodideVersion}-${key}.bin`);
   const started = performance.now();
   try {
-    const bytes = readShared(file);
-    logger.debug({ file, ms: Math.round(performance.now() - started) }, 'snapshot loaded from cache');
-    return bytes;
+    const snapshot = readSharedLater(file);
+    void snapshot.filled.then(
+      () => logger.debug({ file, ms: Math.round(performance.now() - started) }, 'snapshot read from cache'),
+      (error: unknown) => logger.error({ file, error: String(error) }, 'snapshot cache unreadable'),
+    );
+    return snapshot;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
       logger.info({ file, error: String(error) }, 'snapshot cache unreadable; making a new snapshot');
@@ -71,7 +91,14 @@ export async function loadOrMakeSnapshot(options: SnapshotOptions): Promise<Uint
   } catch (error) {
     logger.info({ file, error: String(error) }, 'snapshot not cached (cache directory not writable)');
   }
-  return toShared(bytes);
+  const shared = toShared(bytes);
+  return { bytes: shared, ready: readyFlag(SNAPSHOT_READY), filled: Promise.resolve(shared) };
+}
+
+function readyFlag(state: number): Int32Array {
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  flag[0] = state;
+  return flag;
 }
 
 /** Each Pyodide or harness change makes a new 30 MB snapshot: keep only the newest few. */
@@ -84,20 +111,59 @@ function pruneSnapshots(dir: string, keep: number): void {
   for (const { f } of files.slice(keep)) fs.rmSync(path.join(dir, f), { force: true });
 }
 
-/** Read a file straight into shared memory (30 MB: a copy would show in the cold start). */
-function readShared(file: string): Uint8Array {
+/**
+ * Read a file straight into shared memory (a copy would show in the cold start): its header (the
+ * offset of the memory image, which sizes a worker's memory) at once, the rest on libuv's threads.
+ */
+function readSharedLater(file: string): Snapshot {
   const fd = fs.openSync(file, 'r');
+  let size: number;
+  let bytes: Uint8Array;
   try {
-    const size = fs.fstatSync(fd).size;
-    const shared = new Uint8Array(new SharedArrayBuffer(size));
-    for (let at = 0; at < size; ) {
-      const n = fs.readSync(fd, shared, at, size - at, at);
+    size = fs.fstatSync(fd).size;
+    bytes = new Uint8Array(new SharedArrayBuffer(size));
+    readRange(fd, bytes, 0, Math.min(size, 16));
+    const memoryAt = new Uint32Array(bytes.buffer, 0, 4)[1] ?? 0;
+    if (size < 16 || memoryAt > size) throw new Error(`${file} is not a snapshot (${size} bytes)`);
+    readRange(fd, bytes, 16, memoryAt);
+  } catch (error) {
+    fs.closeSync(fd);
+    throw error;
+  }
+  const ready = readyFlag(SNAPSHOT_READING);
+  const settle = (state: number) => {
+    Atomics.store(ready, 0, state);
+    Atomics.notify(ready, 0);
+    fs.close(fd, () => {});
+  };
+  const filled = (async () => {
+    const CHUNK = 8 * 1024 * 1024;
+    for (let at = new Uint32Array(bytes.buffer, 0, 4)[1] ?? 0; at < size; ) {
+      const n = await new Promise<number>((resolve, reject) =>
+        fs.read(fd, bytes, at, Math.min(CHUNK, size - at), at, (error, read) => (error ? reject(error) : resolve(read))),
+      );
       if (n === 0) throw new Error(`${file} ended after ${at} of ${size} bytes`);
       at += n;
     }
-    return shared;
-  } finally {
-    fs.closeSync(fd);
+    return bytes;
+  })().then(
+    (done) => {
+      settle(SNAPSHOT_READY);
+      return done;
+    },
+    (error: unknown) => {
+      settle(SNAPSHOT_FAILED);
+      throw error;
+    },
+  );
+  return { bytes, ready, filled };
+}
+
+function readRange(fd: number, into: Uint8Array, from: number, to: number): void {
+  for (let at = from; at < to; ) {
+    const n = fs.readSync(fd, into, at, to - at, at);
+    if (n === 0) throw new Error(`the snapshot ended after ${at} bytes`);
+    at += n;
   }
 }
 

@@ -30,12 +30,14 @@ type WorkerMessage = { type?: string; threadId?: number; error?: string; level?:
  * more when calls queue, up to MAX_CONCURRENT_EXECUTIONS; each extra one stops after
  * WORKER_IDLE_TIMEOUT_MS without a call.
  */
-export function startThreads(
-  config: Config,
-  workerData: WorkerData,
-  logger: Logger,
-  onRetire: (threadId: number, reason: string) => void,
-): Threads {
+export type ThreadEvents = {
+  onRetire(threadId: number, reason: string): void;
+  /** A worker finished starting (or failed to, and now refuses every task): it takes tasks. */
+  onUp(threadId?: number): void;
+};
+
+export function startThreads(config: Config, workerData: WorkerData, logger: Logger, events: ThreadEvents): Threads {
+  const balancer = retiringBalancer(workerData.retiring);
   const threads: Threads = new Piscina({
     filename: WORKER_FILE,
     minThreads: WARM_WORKERS,
@@ -52,13 +54,17 @@ export function startThreads(
     // converts to JavaScript) is capped too: half the memory limit, within 64–512 MB.
     resourceLimits: { maxOldGenerationSizeMb: jsHeapLimitMb(config.maxMemoryMb), maxYoungGenerationSizeMb: 16 },
     workerData,
-    loadBalancer: retiringBalancer(workerData.retiring),
+    loadBalancer: balancer,
   });
   threads.on('message', (message: WorkerMessage) => {
     if (message?.type === 'worker-retire' && typeof message.threadId === 'number') {
-      onRetire(message.threadId, boundText(message.reason ?? 'retired'));
+      events.onRetire(message.threadId, boundText(message.reason ?? 'retired'));
+    } else if (message?.type === 'worker-up' && typeof message.threadId === 'number') {
+      balancer.markUp(message.threadId);
+      events.onUp(message.threadId);
     } else if (message?.type === 'worker-fatal') {
       logger.error({ threadId: message.threadId, error: boundText(message.error) }, 'worker failed');
+      events.onUp(); // it will not come up: what waits for it must not wait for ever
     } else if (message?.type === 'worker-log') {
       const log = message.level === 'error' ? logger.error.bind(logger) : logger.debug.bind(logger);
       log({ threadId: message.threadId, text: boundText(message.text) }, 'worker console');
@@ -66,6 +72,7 @@ export function startThreads(
   });
   threads.on('error', (error: unknown) => {
     logger.error({ error: String(error) }, 'worker pool error');
+    events.onUp();
   });
   return threads;
 }

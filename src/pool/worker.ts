@@ -32,7 +32,7 @@ async function start(): Promise<(task: WorkerTask) => Promise<ExecutionOutcome |
   const later = globalThis.setImmediate; // ours, not subject to the timer gate
   const gate = createCallbackGate();
   const realFetch = globalThis.fetch;
-  const py = await loadRuntime({ packages: data.packages, snapshot: data.snapshot });
+  const py = await loadRuntime({ packages: data.packages, snapshot: data.snapshot, snapshotReady: data.snapshotReady });
   const FS = py.FS as unknown as EmscriptenFs;
   const scratchRoots = [WORKDIR, '/tmp'];
   const writableRoots = [...scratchRoots];
@@ -216,12 +216,18 @@ function watchForFatalErrors(realProcess: NodeJS.Process): void {
 // A worker that cannot start reports why and answers every task with a refusal naming it, rather
 // than fail to load: Piscina never starts another worker once one has failed during bootstrap
 // (queued calls would wait for ever), and the pool replaces this one when it refuses.
-export default start().catch((error: unknown) => {
-  const text = describeThrown(error);
-  parentPort?.postMessage({ type: 'worker-fatal', threadId, error: `start-up failed: ${text}` });
-  const reason = `the Python runtime could not start: ${text.split('\n')[0]}`;
-  return async (): Promise<ExecutionOutcome> => ({ ...refusal(reason, 0), startFailed: true });
-});
+export default start().then(
+  (handle) => {
+    parentPort?.postMessage({ type: 'worker-up', threadId });
+    return handle;
+  },
+  (error: unknown) => {
+    const text = describeThrown(error);
+    parentPort?.postMessage({ type: 'worker-fatal', threadId, error: `start-up failed: ${text}` });
+    const reason = `the Python runtime could not start: ${text.split('\n')[0]}`;
+    return async (): Promise<ExecutionOutcome> => ({ ...refusal(reason, 0), startFailed: true });
+  },
+);
 
 /** Something thrown, as text for the log: not every thrown value is an Error (Emscripten's are not). */
 function describeThrown(error: unknown): string {

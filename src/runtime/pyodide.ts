@@ -20,6 +20,11 @@ export type LoadOptions = {
   packages: PackageSource;
   /** Memory snapshot to start from (made by makeSnapshot with the same options). */
   snapshot?: Uint8Array | undefined;
+  /**
+   * Set while `snapshot` is still being read: [0] becomes 1 once it is whole (2: it never will
+   * be). Pyodide loads and instantiates meanwhile; the memory is restored only after.
+   */
+  snapshotReady?: Int32Array | undefined;
   /** Set when loading an instance whose memory is about to be snapshotted. */
   forSnapshot?: boolean;
 };
@@ -32,7 +37,7 @@ export async function loadRuntime(options: LoadOptions): Promise<PyodideAPI> {
   allowConstantsUnderPermissionModel();
   const { distDir, baseUrl, lockFile, cacheDir } = options.packages;
   const discard = () => {};
-  const restore = options.snapshot ? growMemoryFor(snapshotMemory(options.snapshot).length) : () => {};
+  const restore = options.snapshot ? growMemoryFor(snapshotMemory(options.snapshot).length, options.snapshotReady) : () => {};
   try {
     return await loadPyodide({
     jsglobals: Object.create(null) as object,
@@ -59,11 +64,12 @@ export async function loadRuntime(options: LoadOptions): Promise<PyodideAPI> {
  * the instance's memory is grown to the snapshot's size as soon as it exists, before Pyodide
  * makes its views of it. Returns the function that puts WebAssembly.instantiate back.
  */
-function growMemoryFor(bytes: number): () => void {
+function growMemoryFor(bytes: number, snapshotReady?: Int32Array): () => void {
   const wasm = WebAssembly as unknown as { instantiate: (...args: unknown[]) => Promise<unknown> };
   const original = wasm.instantiate;
   wasm.instantiate = async function instantiateGrown(this: unknown, ...args: unknown[]) {
     const result = (await Reflect.apply(original, this, args)) as { instance?: { exports: Record<string, unknown> } };
+    if (snapshotReady) await snapshotRead(snapshotReady);
     const memory = result.instance?.exports.memory;
     if (memory instanceof WebAssembly.Memory && memory.buffer.byteLength < bytes) {
       memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65_536));
@@ -73,6 +79,15 @@ function growMemoryFor(bytes: number): () => void {
   return () => {
     wasm.instantiate = original;
   };
+}
+
+/** Wait until the snapshot's bytes are all there (Pyodide restores them right after instantiating). */
+async function snapshotRead(ready: Int32Array): Promise<void> {
+  if (Atomics.load(ready, 0) === 0) {
+    const wait = Atomics.waitAsync(ready, 0, 0);
+    if (wait.async) await wait.value;
+  }
+  if (Atomics.load(ready, 0) !== 1) throw new Error('the start-up snapshot could not be read from the cache');
 }
 
 /**

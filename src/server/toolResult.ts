@@ -1,6 +1,7 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { ERROR_HINTS, ErrorInfoSchema, type ErrorInfo } from '../errors.js';
+import { ERROR_HINTS, type ErrorInfo } from '../errors.js';
+import { ErrorInfoSchema } from './errorSchema.js';
 
 /**
  * One place decides what every tool result looks like: a text for the model, the same facts as

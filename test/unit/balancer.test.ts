@@ -106,4 +106,29 @@ describe('retiringBalancer', () => {
     const fresh = idle(500);
     expect(balance(task, [live, fresh])).toBe(fresh);
   });
+
+  it('prefers a worker that is up to one still starting, even one idle longer', () => {
+    const balance = retiringBalancer(retiringArray());
+    const warm = idle(1);
+    balance.markUp(1);
+    expect(balance(task, [warm])).toBe(warm);
+    const starting = idle(2); // never used, so idle longest: without markUp it would win
+    expect(balance(task, [starting, warm])).toBe(warm);
+    expect(balance(task, [starting, warm])).toBe(warm);
+  });
+
+  it('takes a worker still starting when no worker that is up is idle', () => {
+    const balance = retiringBalancer(retiringArray());
+    balance.markUp(1);
+    const starting = idle(2);
+    expect(balance(task, [busy(1), starting])).toBe(starting);
+  });
+
+  it('spreads tasks over the workers that are up once both are', () => {
+    const balance = retiringBalancer(retiringArray());
+    balance.markUp(1);
+    balance.markUp(2);
+    const workers = [idle(1), idle(2)];
+    expect(Array.from({ length: 4 }, () => balance(task, workers)?.id)).toEqual([1, 2, 1, 2]);
+  });
 });

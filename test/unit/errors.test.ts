@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import {
   ERROR_CODES,
   ERROR_HINTS,
-  ErrorInfoSchema,
   ExecutorError,
   isExecutorError,
   toExecutorError,
 } from '../../src/errors.js';
+import { ErrorInfoSchema } from '../../src/server/errorSchema.js';
 
 describe('ExecutorError', () => {
   it('carries its code, message, details and cause', () => {

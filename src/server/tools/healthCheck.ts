@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { describeConfig, type Config } from '../../config.js';
-import { ERROR_CODES, FreeFormSchema } from '../../errors.js';
+import { ERROR_CODES } from '../../errors.js';
+import { FreeFormSchema } from '../errorSchema.js';
 import type { Metrics } from '../../metrics.js';
 import type { PackageManager } from '../../packages/packageManager.js';
 import type { SessionManager } from '../../sessions/sessionManager.js';
