@@ -174,6 +174,21 @@ function childPidOf(pid) {
   return null;
 }
 
+/** A process and all its descendants (launcher, front, executor), by /proc's children lists. */
+function processTree(pid) {
+  if (!pid) return [];
+  const out = [pid];
+  try {
+    for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
+      const children = fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+      if (children) for (const child of children.split(/\s+/)) out.push(...processTree(Number(child)));
+    }
+  } catch {
+    /* gone, or no /proc */
+  }
+  return out;
+}
+
 function ownRssMb(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1]);
@@ -181,12 +196,12 @@ function ownRssMb(pid) {
 }
 /** RSS of a server process and of the processes it started (the executor that runs Python). */
 function rssMb(pid) {
-  let total = ownRssMb(pid);
-  for (let child = childPidOf(pid), depth = 0; child && depth < 4; child = childPidOf(child), depth += 1) {
+  let total = 0;
+  for (const p of processTree(pid)) {
     try {
-      total += ownRssMb(child);
+      total += ownRssMb(p);
     } catch {
-      break;
+      /* exited meanwhile */
     }
   }
   return total;
@@ -580,7 +595,7 @@ function cpuCounters() {
       }
     };
     let own = processCpu('self');
-    for (const server of liveServers) for (const pid of server.pids) own += processCpu(pid);
+    for (const server of liveServers) for (const pid of processTree(server.transport.pid)) own += processCpu(pid);
     return { machineBusy, own, at: performance.now() };
   } catch {
     return null;
