@@ -174,6 +174,21 @@ function childPidOf(pid) {
   return null;
 }
 
+/** CPU time (ms) used so far by a server's processes, all their threads, not counting this benchmark. */
+function serverCpuMs(server) {
+  let total = 0;
+  for (const pid of processTree(server.transport.pid)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+      total += (f[11] + f[12]) * 10; // utime stime, in USER_HZ (100) ticks
+    } catch {
+      /* exited */
+    }
+  }
+  return total;
+}
+
 /** A process and all its descendants (launcher, front, executor), by /proc's children lists. */
 function processTree(pid) {
   if (!pid) return [];
@@ -332,7 +347,9 @@ async function measureWarmAndCpu(cacheDir) {
   await warmWorkers(server, CORES);
   await sequential(server, 'print(1)', WARM_WARMUP);
   const load0 = cpuCounters();
+  const cpu0 = serverCpuMs(server);
   const warm = await sequential(server, 'print(1)', WARM_CALLS);
+  results.warmCpuPerCallMs = (serverCpuMs(server) - cpu0) / WARM_CALLS;
   const warmLoad = otherLoad(load0, cpuCounters());
   const serverSide = [];
   // The server's own view of the same calls (durationMs is the pool's start-to-answer time).
@@ -459,11 +476,15 @@ async function measureYardstick() {
   const server = await startServer({}, YARDSTICK_ENTRY);
   log(`yardstick: ${WARM_CALLS} × print(1), everyday mix ×${EVERYDAY_CALLS}…`);
   await sequential(server, 'print(1)', WARM_WARMUP);
+  const cpu0 = serverCpuMs(server);
   const warm = await sequential(server, 'print(1)', WARM_CALLS);
+  const warmCpuPerCallMs = (serverCpuMs(server) - cpu0) / WARM_CALLS;
   await everydayMix(server, EVERYDAY.length); // imports once, as a warm server would have them
+  const cpu1 = serverCpuMs(server);
   const mix = await everydayMix(server, EVERYDAY_CALLS);
+  const mixCpuPerCallMs = (serverCpuMs(server) - cpu1) / EVERYDAY_CALLS;
   await server.close();
-  results.yardstick = { coldStartMedianMs: median(cold), warmP50Ms: percentile(warm, 50), mix };
+  results.yardstick = { coldStartMedianMs: median(cold), warmP50Ms: percentile(warm, 50), mix, warmCpuPerCallMs, mixCpuPerCallMs };
 }
 
 async function measureEveryday(cacheDir) {
@@ -472,11 +493,13 @@ async function measureEveryday(cacheDir) {
   await warmWorkers(server, 2);
   const before = await poolStats(server);
   const load0 = cpuCounters();
+  const cpu0 = serverCpuMs(server);
   const mix = await everydayMix(server, EVERYDAY_CALLS);
+  const cpuPerCallMs = (serverCpuMs(server) - cpu0) / EVERYDAY_CALLS;
   const otherLoadCores = otherLoad(load0, cpuCounters());
   const stats = await poolStats(server);
   await server.close();
-  results.everyday = { ...mix, replacements: stats.workerRestarts - before.workerRestarts, restartsByReason: stats.restartsByReason, otherLoadCores };
+  results.everyday = { ...mix, cpuPerCallMs, replacements: stats.workerRestarts - before.workerRestarts, restartsByReason: stats.restartsByReason, otherLoadCores };
 }
 
 async function measureFaultRecovery(cacheDir) {
@@ -663,7 +686,7 @@ function table() {
   add(
     'Cold start, first start ever (empty cache: the snapshot is made)',
     `${ms(r.coldStartFirstEverMs)}${r.snapshotMakeMs != null ? ` (snapshot made in ${ms(r.snapshotMakeMs)}, ${round(r.snapshotMb)} MiB)` : ''}`,
-    'README: about 3 s',
+    'README: about 6 s',
   );
   add(
     `Warm round trip \`print(1)\`, p50 (${r.warmRoundTripMs.calls} sequential calls)`,
@@ -730,6 +753,10 @@ function table() {
     `Everyday mix (${EVERYDAY.length} standard-library snippets, ${ev.calls} sequential calls, MAX_CONCURRENT_EXECUTIONS=2): p50 / p95 / total`,
     `${ms(ev.p50)} / ${ms(ev.p95)} / ${ms(ev.totalMs)} (yardstick ${ms(y.mix.p50)} / ${ms(y.mix.p95)} / ${ms(y.mix.totalMs)}); p50 ×${round(ev.p50 / y.mix.p50, 2)}${loadTag(ev.otherLoadCores)}`,
     `p50 within ×2 of the yardstick: ${verdict('everydayP50', ev.p50 <= 2 * y.mix.p50 && ev.failed === 0)}`,
+  );
+  add(
+    'CPU per call, all server processes and threads (the client excluded): warm `print(1)` / everyday mix',
+    `${ms(r.warmCpuPerCallMs)} / ${ms(ev.cpuPerCallMs)} (yardstick ${ms(y.warmCpuPerCallMs)} / ${ms(y.mixCpuPerCallMs)}); sequential calls on ${CORES} cores cannot answer faster than about this ÷ ${CORES}`,
   );
   add(
     '… worker replacements during the mix',
