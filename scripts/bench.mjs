@@ -44,6 +44,9 @@ const SLEEP_CODE = 'import time; time.sleep(0.5)';
 const EVERYDAY_CALLS = 1000;
 const YARDSTICK_COLD_RUNS = 3;
 const FAULT_RUNS = 4;
+/** The everyday mix again with a pause before each call, as an agent's calls come (seconds apart, in fact). */
+const PACED_CALLS = 200;
+const PACE_MS = 25;
 
 const log = (...args) => process.stderr.write(`[bench] ${args.join(' ')}\n`);
 
@@ -451,10 +454,11 @@ async function measureTimeouts(cacheDir) {
 }
 
 /** Each everyday snippet in turn, `calls` calls in all; round trips (ms) and how many failed. */
-async function everydayMix(server, calls) {
+async function everydayMix(server, calls, pauseMs = 0) {
   const times = [];
   let failed = 0;
   for (let i = 0; i < calls; i += 1) {
+    if (pauseMs > 0) await sleep(pauseMs);
     const r = await server.run(EVERYDAY[i % EVERYDAY.length]);
     if (r.isError || r.status !== 'success') failed += 1;
     times.push(r.ms);
@@ -483,8 +487,9 @@ async function measureYardstick() {
   const cpu1 = serverCpuMs(server);
   const mix = await everydayMix(server, EVERYDAY_CALLS);
   const mixCpuPerCallMs = (serverCpuMs(server) - cpu1) / EVERYDAY_CALLS;
+  const paced = await everydayMix(server, PACED_CALLS, PACE_MS);
   await server.close();
-  results.yardstick = { coldStartMedianMs: median(cold), warmP50Ms: percentile(warm, 50), mix, warmCpuPerCallMs, mixCpuPerCallMs };
+  results.yardstick = { coldStartMedianMs: median(cold), warmP50Ms: percentile(warm, 50), mix, paced, warmCpuPerCallMs, mixCpuPerCallMs };
 }
 
 async function measureEveryday(cacheDir) {
@@ -497,6 +502,8 @@ async function measureEveryday(cacheDir) {
   const mix = await everydayMix(server, EVERYDAY_CALLS);
   const cpuPerCallMs = (serverCpuMs(server) - cpu0) / EVERYDAY_CALLS;
   const otherLoadCores = otherLoad(load0, cpuCounters());
+  log(`everyday mix with ${PACE_MS} ms between calls, ${PACED_CALLS} calls…`);
+  results.everydayPaced = await everydayMix(server, PACED_CALLS, PACE_MS);
   const stats = await poolStats(server);
   await server.close();
   results.everyday = { ...mix, cpuPerCallMs, replacements: stats.workerRestarts - before.workerRestarts, restartsByReason: stats.restartsByReason, otherLoadCores };
@@ -753,6 +760,11 @@ function table() {
     `Everyday mix (${EVERYDAY.length} standard-library snippets, ${ev.calls} sequential calls, MAX_CONCURRENT_EXECUTIONS=2): p50 / p95 / total`,
     `${ms(ev.p50)} / ${ms(ev.p95)} / ${ms(ev.totalMs)} (yardstick ${ms(y.mix.p50)} / ${ms(y.mix.p95)} / ${ms(y.mix.totalMs)}); p50 ×${round(ev.p50 / y.mix.p50, 2)}${loadTag(ev.otherLoadCores)}`,
     `p50 within ×2 of the yardstick: ${verdict('everydayP50', ev.p50 <= 2 * y.mix.p50 && ev.failed === 0)}`,
+  );
+  const paced = r.everydayPaced;
+  add(
+    `Everyday mix with ${PACE_MS} ms between calls (${paced.calls} calls; the reset then runs between calls, off the answer's path): p50 / p95`,
+    `${ms(paced.p50)} / ${ms(paced.p95)} (yardstick ${ms(y.paced.p50)} / ${ms(y.paced.p95)}); p50 ×${round(paced.p50 / y.paced.p50, 2)}; failed calls ${paced.failed}`,
   );
   add(
     'CPU per call, all server processes and threads (the client excluded): warm `print(1)` / everyday mix',

@@ -33,7 +33,11 @@ function start(config: Config): void {
   const packageSource = resolvePackageSource(config, logger);
   const snapshot = loadOrMakeSnapshot({ packages: packageSource, extraImports: config.warmImports, snapshotDir: paths.snapshots, logger });
   let pool: ExecutorPool | undefined;
-  const packages = createPackageManager({ config, logger, snapshot: snapshot.then((s) => s.filled), packageSource, onChange: () => pool?.syncPackages() });
+  // Read in full only for the installer, which may never start: a failed read is logged where it
+  // happens (and fails the workers' start), so here it must not be an unhandled rejection.
+  const snapshotBytes = snapshot.then((s) => s.filled);
+  snapshotBytes.catch(() => {});
+  const packages = createPackageManager({ config, logger, snapshot: snapshotBytes, packageSource, onChange: () => pool?.syncPackages() });
   // A run's start changes the figures the front reports (busy, queued): pushed to it at once.
   let onRunStart = () => {};
   const deps = {
@@ -74,12 +78,12 @@ function start(config: Config): void {
     send({ t: 'state', state: state() });
   };
   let pushTimer: NodeJS.Timeout | undefined;
+  let askedAt = 0;
   const pushState = () => {
-    if (pushTimer) return;
-    const asked = performance.now();
-    pushTimer = setTimeout(() => {
+    askedAt = performance.now(); // the latest change counts, not the one that set the timer
+    pushTimer ??= setTimeout(() => {
       pushTimer = undefined;
-      if (stateSentAt < asked) sendState();
+      if (stateSentAt < askedAt) sendState();
     }, RUN_START_PUSH_MS);
   };
   onRunStart = pushState;

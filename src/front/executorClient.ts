@@ -60,14 +60,15 @@ export function createExecutorClient(deps: { config: Config; logger: Logger }) {
     else queue.push(message);
   };
 
-  // The executor has no use for the bearer token: it never sees it.
+  // The executor has no use for the bearer token: it never sees it, in the settings or the environment.
   const settings = JSON.stringify({ ...config, authToken: undefined } satisfies Config);
+  const { MCP_AUTH_TOKEN: _token, ...executorEnv } = process.env;
   const spawn = () => {
     const startedAt = performance.now();
     const paths = { packageCacheDir: config.packageCacheDir, pyodideDistDir: config.pyodideDistDir, mountHostDir: config.mountHostDir, mountMode: config.mountMode };
     const proc = fork(EXECUTOR_ENTRY, [], {
       execArgv: sandboxFlags(paths, EXECUTOR_ENTRY),
-      env: { ...process.env, [EXECUTOR_SETTINGS_VARIABLE]: settings },
+      env: { ...executorEnv, [EXECUTOR_SETTINGS_VARIABLE]: settings },
       serialization: 'advanced',
       // stdout is the MCP channel: the executor's goes to stderr, like its logs.
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],

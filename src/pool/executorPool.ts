@@ -127,13 +127,19 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
   let firstWorkerUp = () => {};
   const firstWorker = new Promise<void>((resolve) => (firstWorkerUp = resolve));
   const pool = async (): Promise<Pool> => {
+    let p: Pool;
     try {
-      const p = piscina ?? (await created);
-      await firstWorker;
-      return p;
+      p = piscina ?? (await created);
     } catch (error) {
       throw new ExecutorError('INTERNAL_ERROR', `The Python runtime failed to start: ${String(error)}`, { cause: error });
     }
+    await firstWorker;
+    if (closed) {
+      throw new ExecutorError('INTERNAL_ERROR', 'The code did not run: its interpreter was shut down first (its session was closed, or the server is stopping)', {
+        details: { reason: 'CLOSED' },
+      });
+    }
+    return p;
   };
 
   let closed = false;
@@ -411,7 +417,9 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
     async close() {
       if (closed) return;
       closed = true;
-      await piscina?.destroy();
+      firstWorkerUp(); // what waits for a worker now fails as closed, instead of waiting for ever
+      const p = piscina ?? (await created.catch(() => undefined));
+      await p?.destroy();
     },
   };
 }

@@ -37,9 +37,10 @@ export async function loadRuntime(options: LoadOptions): Promise<PyodideAPI> {
   allowConstantsUnderPermissionModel();
   const { distDir, baseUrl, lockFile, cacheDir } = options.packages;
   const discard = () => {};
-  const restore = options.snapshot ? growMemoryFor(snapshotMemory(options.snapshot).length, options.snapshotReady) : () => {};
+  const read = options.snapshotReady ? snapshotRead(options.snapshotReady) : undefined;
+  const restore = options.snapshot ? growMemoryFor(snapshotMemory(options.snapshot).length, read) : () => {};
   try {
-    return await loadPyodide({
+    const loading = loadPyodide({
     jsglobals: Object.create(null) as object,
     // matplotlib's default in Pyodide draws on an HTML canvas through `js`: render with Agg.
     env: { HOME: '/home/pyodide', MPLBACKEND: 'Agg' },
@@ -53,6 +54,9 @@ export async function loadRuntime(options: LoadOptions): Promise<PyodideAPI> {
     ...(options.snapshot ? { _loadSnapshot: options.snapshot } : {}),
     ...(options.forSnapshot ? { _makeSnapshot: true } : {}),
     });
+    // Pyodide swallows an error thrown while it instantiates (the load would never end): a
+    // snapshot that cannot be read fails the load from here instead.
+    return await (read ? Promise.race([loading, read.then((ok) => (ok ? loading : Promise.reject(new Error(SNAPSHOT_UNREADABLE))))]) : loading);
   } finally {
     restore();
   }
@@ -64,12 +68,14 @@ export async function loadRuntime(options: LoadOptions): Promise<PyodideAPI> {
  * the instance's memory is grown to the snapshot's size as soon as it exists, before Pyodide
  * makes its views of it. Returns the function that puts WebAssembly.instantiate back.
  */
-function growMemoryFor(bytes: number, snapshotReady?: Int32Array): () => void {
+function growMemoryFor(bytes: number, snapshotRead?: Promise<boolean>): () => void {
   const wasm = WebAssembly as unknown as { instantiate: (...args: unknown[]) => Promise<unknown> };
   const original = wasm.instantiate;
   wasm.instantiate = async function instantiateGrown(this: unknown, ...args: unknown[]) {
     const result = (await Reflect.apply(original, this, args)) as { instance?: { exports: Record<string, unknown> } };
-    if (snapshotReady) await snapshotRead(snapshotReady);
+    // Pyodide restores the snapshot right after this returns: not before its bytes are all there
+    // (if they never will be, loadRuntime fails the load and this never returns).
+    if (snapshotRead && !(await snapshotRead)) await new Promise(() => {});
     const memory = result.instance?.exports.memory;
     if (memory instanceof WebAssembly.Memory && memory.buffer.byteLength < bytes) {
       memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65_536));
@@ -81,13 +87,15 @@ function growMemoryFor(bytes: number, snapshotReady?: Int32Array): () => void {
   };
 }
 
-/** Wait until the snapshot's bytes are all there (Pyodide restores them right after instantiating). */
-async function snapshotRead(ready: Int32Array): Promise<void> {
+const SNAPSHOT_UNREADABLE = 'the start-up snapshot could not be read from the cache';
+
+/** Whether the snapshot's bytes all arrived (true) or never will (false), once either is known. */
+async function snapshotRead(ready: Int32Array): Promise<boolean> {
   if (Atomics.load(ready, 0) === 0) {
     const wait = Atomics.waitAsync(ready, 0, 0);
     if (wait.async) await wait.value;
   }
-  if (Atomics.load(ready, 0) !== 1) throw new Error('the start-up snapshot could not be read from the cache');
+  return Atomics.load(ready, 0) === 1;
 }
 
 /**

@@ -56,6 +56,15 @@ describe('sessions', () => {
     await server.call('close_session', { sessionId: id });
   });
 
+  it('answer a call that was waiting for the session to start when the session is closed', async () => {
+    const id = await create(); // its interpreter starts in the background (about a second)
+    const waiting = run(id, '1 + 1');
+    await server.call('close_session', { sessionId: id });
+    const r = await waiting;
+    expect(r.status).toBe('error');
+    expect(r.error?.message).toMatch(/did not run: its interpreter was shut down first|shutting down/);
+  });
+
   it('can be reset and closed', async () => {
     const id = await create();
     await run(id, 'x = 1\nimport ftplib, os\nopen("kept.txt", "w").write("1")\nos.chdir("/tmp")');
