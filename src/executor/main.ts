@@ -18,6 +18,8 @@ import { EXECUTOR_SETTINGS_VARIABLE, type CallMap, type CallName, type ExecutorS
  * process, not one worker), the front answers the calls it held and starts another.
  */
 
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
 /** How long a run goes before the front hears that it started (shorter ones: with their answer). */
 const RUN_START_PUSH_MS = 20;
 
@@ -38,7 +40,7 @@ function start(config: Config): void {
   const snapshotBytes = snapshot.then((s) => s.filled);
   snapshotBytes.catch(() => {});
   const packages = createPackageManager({ config, logger, snapshot: snapshotBytes, packageSource, onChange: () => pool?.syncPackages() });
-  // A run's start changes the figures the front reports (busy, queued): pushed to it at once.
+  // A run's start changes the figures the front reports (busy, queued): see pushState.
   let onRunStart = () => {};
   const deps = {
     config,
@@ -73,10 +75,12 @@ function start(config: Config): void {
   // run is still going RUN_START_PUSH_MS later. A shorter run's answer carries them anyway, and a
   // message over the IPC pipe costs ~0.3 ms of CPU on each side: one per call, not two.
   let stateSentAt = 0;
-  const sendState = () => {
+  /** Every message that carries the figures goes through here, so pushState knows when they last went. */
+  const sendWithState = (message: DistributiveOmit<FromExecutor & { state: ExecutorState }, 'state'>) => {
     stateSentAt = performance.now();
-    send({ t: 'state', state: state() });
+    send({ ...message, state: state() } as FromExecutor);
   };
+  const sendState = () => sendWithState({ t: 'state' });
   let pushTimer: NodeJS.Timeout | undefined;
   let askedAt = 0;
   const pushState = () => {
@@ -90,14 +94,8 @@ function start(config: Config): void {
 
   const answer = (id: number, work: Promise<unknown>) =>
     work.then(
-      (value) => {
-        stateSentAt = performance.now();
-        send({ t: 'done', id, value, state: state() });
-      },
-      (error: unknown) => {
-        stateSentAt = performance.now();
-        send({ t: 'failed', id, error: toExecutorError(error).toInfo(), state: state() });
-      },
+      (value) => sendWithState({ t: 'done', id, value }),
+      (error: unknown) => sendWithState({ t: 'failed', id, error: toExecutorError(error).toInfo() }),
     );
 
   process.on('message', (message: ToExecutor) => {

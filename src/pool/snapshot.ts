@@ -52,9 +52,9 @@ export type Snapshot = {
   filled: Promise<Uint8Array>;
 };
 
-export const SNAPSHOT_READING = 0;
-export const SNAPSHOT_READY = 1;
-export const SNAPSHOT_FAILED = 2;
+const SNAPSHOT_READING = 0;
+const SNAPSHOT_READY = 1;
+const SNAPSHOT_FAILED = 2;
 
 export async function loadOrMakeSnapshot(options: SnapshotOptions): Promise<Snapshot> {
   const { logger } = options;
@@ -101,7 +101,7 @@ function readyFlag(state: number): Int32Array {
   return flag;
 }
 
-/** Each Pyodide or harness change makes a new 30 MB snapshot: keep only the newest few. */
+/** Each Pyodide or harness change makes a new ~36 MB snapshot: keep only the newest few. */
 function pruneSnapshots(dir: string, keep: number): void {
   const files = fs
     .readdirSync(dir)
@@ -119,11 +119,12 @@ function readSharedLater(file: string): Snapshot {
   const fd = fs.openSync(file, 'r');
   let size: number;
   let bytes: Uint8Array;
+  let memoryAt: number;
   try {
     size = fs.fstatSync(fd).size;
     bytes = new Uint8Array(new SharedArrayBuffer(size));
     readRange(fd, bytes, 0, Math.min(size, 16));
-    const memoryAt = new Uint32Array(bytes.buffer, 0, 4)[1] ?? 0;
+    memoryAt = new Uint32Array(bytes.buffer, 0, 4)[1] ?? 0;
     if (size < 16 || memoryAt > size) throw new Error(`${file} is not a snapshot (${size} bytes)`);
     readRange(fd, bytes, 16, memoryAt);
   } catch (error) {
@@ -138,7 +139,7 @@ function readSharedLater(file: string): Snapshot {
   };
   const filled = (async () => {
     const CHUNK = 8 * 1024 * 1024;
-    for (let at = new Uint32Array(bytes.buffer, 0, 4)[1] ?? 0; at < size; ) {
+    for (let at = memoryAt; at < size; ) {
       const n = await new Promise<number>((resolve, reject) =>
         fs.read(fd, bytes, at, Math.min(CHUNK, size - at), at, (error, read) => (error ? reject(error) : resolve(read))),
       );
