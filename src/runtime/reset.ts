@@ -22,7 +22,8 @@ import type { EmscriptenFs } from './fsGuard.js';
  *
  * Some JavaScript-side state cannot be rolled back: a library loaded with dlopen (Emscripten's
  * registry and the function table) or a grown hiwire table. Then restore() says so and the
- * worker is replaced. Measured: ~2 ms to rewrite a 30 MB image, plus zeroing what the run grew.
+ * worker is replaced. Measured in a worker on a 2-core VM: ~3 ms to rewrite a 36 MiB image, plus
+ * zeroing what the run grew.
  */
 
 type Registry = {
@@ -54,8 +55,8 @@ type MountableFs = Omit<EmscriptenFs, 'lookupPath'> & {
 export type ResetOptions = {
   /**
    * The memory the interpreter was restored from (the start-up snapshot's, shared by every
-   * worker): the image is kept as the pages that differ from it, so a worker neither copies nor
-   * holds a second 30 MB (the copy's page faults cost ~0.1–0.2 s of every worker start).
+   * worker): until its first reset, the image is kept as the pages that differ from it, so a
+   * worker's start copies no second 30 MB (the copy's page faults cost ~0.1–0.2 s of it).
    */
   base: Uint8Array;
   /** The run's own directories: each becomes a fresh, empty mount at every reset. */
@@ -140,7 +141,7 @@ export function createResetPoint(py: PyodideAPI, options: ResetOptions): ResetPo
 const PAGE = 4096;
 const BLOCK = 16 * PAGE;
 
-type Image = {
+export type Image = {
   readonly length: number;
   /** Write the image over `heap` (at least as long) and zero the rest. */
   writeTo(heap: Uint8Array): void;
@@ -151,7 +152,7 @@ type Image = {
  * Runs of pages that are zero (about 40% of a fresh interpreter: the stack's unused depth, the
  * allocator's free tail) are written back with a fill, not copied: half the memory traffic there.
  */
-function createImage(base: Uint8Array, heap?: Uint8Array): Image {
+export function createImage(base: Uint8Array, heap?: Uint8Array): Image {
   if (!heap) return { length: 0, writeTo: () => {} };
   const shared = Math.min(base.length, heap.length) & ~(PAGE - 1);
   // memcmp, 64 KiB blocks first and pages only within blocks that differ: a JavaScript loop over
@@ -178,6 +179,26 @@ function createImage(base: Uint8Array, heap?: Uint8Array): Image {
       add(page, page + PAGE, !same(page, page + PAGE) ? 'patch' : isZero(page, page + PAGE) ? 'zero' : 'base');
     }
   }
+  // Until its first write, the image is the snapshot plus the pages that differ from it (a
+  // worker's start copies no more than those); from then on, a copy of its own (see ownWriter).
+  let write = patchedWriter(base, heap, segments, (own) => {
+    write = own;
+  });
+  const length = heap.length;
+  return {
+    length,
+    writeTo(target) {
+      write(target);
+      target.fill(0, length);
+    },
+  };
+}
+
+type Writer = (target: Uint8Array) => void;
+
+/** Writes the image from the shared snapshot and a copy of the pages that differ from it, once. */
+function patchedWriter(base: Uint8Array, heap: Uint8Array, segments: [number, number, Source][], replace: (writer: Writer) => void): Writer {
+  const shared = segments[segments.length - 1]?.[1] ?? 0;
   const patched = segments.filter(([, , source]) => source === 'patch');
   const patch = new Uint8Array(patched.reduce((n, [from, to]) => n + to - from, 0));
   const patchAt = new Map<number, number>();
@@ -189,20 +210,51 @@ function createImage(base: Uint8Array, heap?: Uint8Array): Image {
   }
   const tail = heap.slice(shared);
   const length = heap.length;
-  return {
-    length,
-    writeTo(target) {
-      for (const [from, to, source] of segments) {
-        if (source === 'zero') target.fill(0, from, to);
-        else if (source === 'base') target.set(base.subarray(from, to), from);
-        else {
-          const offset = patchAt.get(from) ?? 0;
-          target.set(patch.subarray(offset, offset + to - from), from);
-        }
+  return (target) => {
+    for (const [from, to, source] of segments) {
+      if (source === 'zero') target.fill(0, from, to);
+      else if (source === 'base') target.set(base.subarray(from, to), from);
+      else {
+        const offset = patchAt.get(from) ?? 0;
+        target.set(patch.subarray(offset, offset + to - from), from);
       }
-      target.set(tail, shared);
-      target.fill(0, length);
-    },
+    }
+    target.set(tail, shared);
+    replace(ownWriter(target, segments, length)); // this writer, and the patch with it, can go
+  };
+}
+
+/**
+ * The image's non-zero ranges in a buffer of the worker's own, taken from memory that holds the
+ * image. Copying out of the shared snapshot goes through V8's relaxed-atomic memmove (a
+ * SharedArrayBuffer may be written by another thread): timed in a worker, a reset took ~4.6 ms
+ * that way and ~2.9 ms from a private copy, which costs the worker ~15 MiB more. Made at the
+ * first reset, after the worker's first answer, so that a worker's start does not wait for it.
+ */
+function ownWriter(heap: Uint8Array, segments: readonly [number, number, Source][], length: number): Writer {
+  const zeros: [number, number][] = [];
+  const runs: [number, number][] = [];
+  const end = segments[segments.length - 1]?.[1] ?? 0;
+  for (const [from, to, source] of [...segments, [end, length, 'base'] as const]) {
+    if (from === to) continue;
+    const list = source === 'zero' ? zeros : runs;
+    const previous = list[list.length - 1];
+    if (previous?.[1] === from) previous[1] = to;
+    else list.push([from, to]);
+  }
+  const bytes = new Uint8Array(runs.reduce((n, [from, to]) => n + to - from, 0));
+  let at = 0;
+  for (const [from, to] of runs) {
+    bytes.set(heap.subarray(from, to), at);
+    at += to - from;
+  }
+  return (target) => {
+    for (const [from, to] of zeros) target.fill(0, from, to);
+    let offset = 0;
+    for (const [from, to] of runs) {
+      target.set(bytes.subarray(offset, offset + to - from), from);
+      offset += to - from;
+    }
   };
 }
 
