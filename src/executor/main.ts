@@ -1,3 +1,5 @@
+// First, so that Pyodide's WebAssembly compiles while the rest of this process loads.
+import { pyodideWasm } from '../runtime/pyodideWasm.js';
 import fs from 'node:fs';
 import { cachePaths } from '../cacheDir.js';
 import type { Config } from '../config.js';
@@ -47,6 +49,7 @@ function start(config: Config): void {
     logger,
     snapshot,
     packageSource,
+    wasm: pyodideWasm,
     packages: () => packages.records(),
     packagesReady: packages.ready(),
     onRunStart: () => onRunStart(),

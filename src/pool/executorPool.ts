@@ -86,6 +86,8 @@ export type PoolDeps = {
   /** The start-up snapshot; the pool starts its workers once it is there. */
   snapshot: Promise<Snapshot>;
   packageSource: Promise<PackageSource>;
+  /** Pyodide's WebAssembly, compiled (see pyodideWasm.ts); undefined: each worker compiles it. */
+  wasm?: Promise<WebAssembly.Module | undefined>;
   /** The packages every worker must have, in install order (installs append to it). */
   packages: () => PackageRecord[];
   /** Executions wait for this first: PREINSTALLED_PACKAGES are installed "before the first execution". */
@@ -102,8 +104,9 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
   const harnessSource = readHarnessSource();
   type Pool = Threads;
   let piscina: Pool | undefined;
-  const created: Promise<Pool> = Promise.all([deps.snapshot, deps.packageSource]).then(([snapshot, packageSource]) => {
+  const created: Promise<Pool> = Promise.all([deps.snapshot, deps.packageSource, deps.wasm]).then(([snapshot, packageSource, wasm]) => {
     const workerData: WorkerData = {
+      wasm,
       snapshot: snapshot.bytes,
       snapshotReady: snapshot.ready,
       harnessSource,

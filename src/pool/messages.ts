@@ -58,6 +58,8 @@ export type ExecutionOutcome = RunOutcome & {
 
 /** Shared by all workers: what each needs to start. */
 export type WorkerData = {
+  /** Pyodide's WebAssembly, already compiled (undefined: the worker compiles it). */
+  wasm?: WebAssembly.Module | undefined;
   snapshot: Uint8Array;
   /** Whether `snapshot` has been read in full yet (see Snapshot in snapshot.ts). */
   snapshotReady: Int32Array;

@@ -18,6 +18,8 @@ export type PackageSource = {
 
 export type LoadOptions = {
   packages: PackageSource;
+  /** Pyodide's WebAssembly, compiled elsewhere in this process: instantiated, not compiled again. */
+  wasm?: WebAssembly.Module | undefined;
   /** Memory snapshot to start from (made by makeSnapshot with the same options). */
   snapshot?: Uint8Array | undefined;
   /**
@@ -38,7 +40,7 @@ export async function loadRuntime(options: LoadOptions): Promise<PyodideAPI> {
   const { distDir, baseUrl, lockFile, cacheDir } = options.packages;
   const discard = () => {};
   const read = options.snapshotReady ? snapshotRead(options.snapshotReady) : undefined;
-  const restore = options.snapshot ? growMemoryFor(snapshotMemory(options.snapshot).length, read) : () => {};
+  const restore = instantiateWith(options.wasm, options.snapshot ? snapshotMemory(options.snapshot).length : 0, read);
   try {
     const loading = loadPyodide({
     jsglobals: Object.create(null) as object,
@@ -63,16 +65,23 @@ export async function loadRuntime(options: LoadOptions): Promise<PyodideAPI> {
 }
 
 /**
- * Pyodide restores a snapshot into the memory the module was instantiated with (30 MiB, set in
- * the binary), which a snapshot with the warm imports outgrows ("offset is out of bounds"). So
- * the instance's memory is grown to the snapshot's size as soon as it exists, before Pyodide
- * makes its views of it. Returns the function that puts WebAssembly.instantiate back.
+ * Pyodide's call to WebAssembly.instantiate, taken over while it loads: it instantiates `compiled`
+ * if given (Pyodide passes the binary's bytes, to be compiled again). And Pyodide restores a
+ * snapshot into the memory the module was instantiated with (30 MiB, set in the binary), which a
+ * snapshot with the warm imports outgrows ("offset is out of bounds"), so the instance's memory is
+ * grown to `bytes` as soon as it exists, before Pyodide makes its views of it. Returns the
+ * function that puts WebAssembly.instantiate back.
  */
-function growMemoryFor(bytes: number, snapshotRead?: Promise<boolean>): () => void {
+function instantiateWith(compiled: WebAssembly.Module | undefined, bytes: number, snapshotRead?: Promise<boolean>): () => void {
   const wasm = WebAssembly as unknown as { instantiate: (...args: unknown[]) => Promise<unknown> };
   const original = wasm.instantiate;
   wasm.instantiate = async function instantiateGrown(this: unknown, ...args: unknown[]) {
-    const result = (await Reflect.apply(original, this, args)) as { instance?: { exports: Record<string, unknown> } };
+    type Result = { instance?: { exports: Record<string, unknown> } };
+    const result = (
+      compiled && !(args[0] instanceof WebAssembly.Module)
+        ? { instance: await Reflect.apply(original, this, [compiled, ...args.slice(1)]), module: compiled }
+        : await Reflect.apply(original, this, args)
+    ) as Result;
     // Pyodide restores the snapshot right after this returns: not before its bytes are all there
     // (if they never will be, loadRuntime fails the load and this never returns).
     if (snapshotRead && !(await snapshotRead)) await new Promise(() => {});

@@ -7,4 +7,9 @@ declare namespace WebAssembly {
   }
   // eslint-disable-next-line @typescript-eslint/no-extraneous-class
   const Memory: { prototype: Memory; new (descriptor: { initial: number; maximum?: number }): Memory };
+  // A compiled module: opaque here, passed from the executor's main thread to its workers.
+  // eslint-disable-next-line @typescript-eslint/no-empty-interface
+  interface Module {}
+  const Module: { prototype: Module; new (bytes: BufferSource): Module };
+  function compile(bytes: BufferSource): Promise<Module>;
 }
