@@ -1,6 +1,7 @@
 import type { Config } from './config.js';
 import { remotePackages, remotePool, remoteSessions } from './front/executorApis.js';
 import { createExecutorClient } from './front/executorClient.js';
+import type { ExecutorProcess } from './front/executorProcess.js';
 import { createLogger } from './logging.js';
 import { Metrics } from './metrics.js';
 import { runtimeInfo } from './versions.js';
@@ -11,7 +12,7 @@ import { runtimeInfo } from './versions.js';
  * and when it dies the front answers for it and starts another. The executor is forked first, so
  * its Pyodide restore and the SDK's import here run side by side on separate cores.
  */
-export async function main(config: Config): Promise<void> {
+export async function main(config: Config, firstExecutor?: ExecutorProcess): Promise<void> {
   const logger = createLogger(config);
   const runtime = runtimeInfo();
   logger.info({ version: runtime.version, python: runtime.pythonVersion, node: runtime.nodeVersion, pid: process.pid }, 'starting');
@@ -19,7 +20,7 @@ export async function main(config: Config): Promise<void> {
     logger.warn({ ...config.cacheFallback, using: config.packageCacheDir }, 'cache directory unusable, using a temporary one: set PACKAGE_CACHE_DIR to a writable directory to keep the cache');
   }
   const metrics = new Metrics();
-  const executor = createExecutorClient({ config, logger });
+  const executor = createExecutorClient({ config, logger, first: firstExecutor });
   const pool = remotePool(executor, config);
   const sessions = remoteSessions(executor, config);
   const packages = remotePackages(executor);

@@ -12,7 +12,7 @@ import { createExecutorPool, type ExecutorPool } from '../pool/executorPool.js';
 import type { OutputMessage } from '../pool/messages.js';
 import { loadOrMakeSnapshot } from '../pool/snapshot.js';
 import { createSessionManager } from '../sessions/sessionManager.js';
-import { EXECUTOR_SETTINGS_VARIABLE, type CallMap, type CallName, type ExecutorState, type FromExecutor, type ToExecutor } from './protocol.js';
+import type { CallMap, CallName, ExecutorState, FromExecutor, ToExecutor } from './protocol.js';
 
 /**
  * The executor process: the only process that runs Python. It holds the pool, the sessions and the
@@ -125,8 +125,6 @@ function start(config: Config): void {
   });
   // The front's health report reads this; pushed, so health_check needs no round trip.
   setInterval(sendState, 1000).unref();
-  // The front is this process's only reason to live: without it, end (no orphaned workers).
-  process.on('disconnect', () => process.exit(0));
   send({ t: 'hello', pid: process.pid });
 
   void pool.ready().then(
@@ -147,15 +145,25 @@ function start(config: Config): void {
 }
 
 // Python must never run without Node's process-wide guards: refuse to start without them.
-const settings = process.env[EXECUTOR_SETTINGS_VARIABLE];
-delete process.env[EXECUTOR_SETTINGS_VARIABLE];
-if (!isSandboxedProcess() || !process.send || !settings) {
+if (!isSandboxedProcess() || !process.send) {
   process.stderr.write('mcp-python-executor: the executor process runs only as a sandboxed child of the server\n');
   process.exit(1);
 }
-try {
-  start(JSON.parse(settings) as Config);
-} catch (error) {
-  process.stderr.write(`mcp-python-executor: executor: ${String((error as Error)?.stack ?? error)}\n`);
-  process.exit(1);
-}
+// The front is this process's only reason to live: without it, end (no orphaned workers). It may
+// have gone while this process loaded (its settings were wrong, say).
+process.on('disconnect', () => process.exit(0));
+if (!process.connected) process.exit(0);
+// The front forks this process before it has checked its settings; they come once it has.
+process.once('message', (message: ToExecutor) => {
+  if (message.t !== 'settings') {
+    process.stderr.write(`mcp-python-executor: executor: expected the settings first, got "${String(message.t)}"\n`);
+    process.exit(1);
+  }
+  try {
+    start(message.config);
+  } catch (error) {
+    process.stderr.write(`mcp-python-executor: executor: ${String((error as Error)?.stack ?? error)}\n`);
+    process.exit(1);
+  }
+});
+send({ t: 'listening' });

@@ -1,3 +1,4 @@
+import type { Config } from '../config.js';
 import type { ErrorInfo } from '../errors.js';
 import type { InstallOutcome, PackageVersion } from '../packages/packageManager.js';
 import type { ExecuteRequest, PoolResult, PoolStats } from '../pool/executorPool.js';
@@ -9,13 +10,6 @@ import type { SessionInfo } from '../sessions/sessionManager.js';
  * 'advanced': typed arrays such as output files cross as they are). Values, never exceptions:
  * a failure crosses as ErrorInfo and is rebuilt as an ExecutorError on the other side.
  */
-
-/**
- * The environment variable that carries the front's validated settings (JSON, without the bearer
- * token) to the executor, which neither validates them again nor loads zod (a tenth of a second
- * of every start, on the path to the first result).
- */
-export const EXECUTOR_SETTINGS_VARIABLE = 'MCP_PYTHON_EXECUTOR_SETTINGS';
 
 /** A run as it crosses: the front keeps the signal and the output callback, and sends flags. */
 export type RunRequest = Omit<ExecuteRequest, 'signal' | 'onOutput'> & { live: boolean };
@@ -40,12 +34,19 @@ export type ExecutorState = {
 };
 
 export type ToExecutor =
+  /**
+   * The front's validated settings, without the bearer token, the first message and only once:
+   * the executor neither validates them again nor loads zod (a tenth of a second of every start).
+   */
+  | { t: 'settings'; config: Config }
   | { t: 'run'; id: number; request: RunRequest; sessionId?: string | undefined; owner?: string | undefined }
   | { t: 'cancel'; id: number }
   | { t: 'call'; id: number; name: CallName; args: unknown[] }
   | { t: 'close' };
 
 export type FromExecutor =
+  /** Loaded, and waiting for its settings (it is forked before the front has checked them). */
+  | { t: 'listening' }
   | { t: 'hello'; pid: number }
   | { t: 'output'; id: number; batch: OutputMessage }
   | { t: 'done'; id: number; value: unknown; state: ExecutorState }

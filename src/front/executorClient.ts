@@ -1,14 +1,14 @@
-import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { createReasonCounter } from '../boundedText.js';
 import type { Config } from '../config.js';
 import { ExecutorError } from '../errors.js';
-import { EXECUTOR_SETTINGS_VARIABLE, type CallMap, type CallName, type ExecutorState, type FromExecutor, type RunAnswer, type ToExecutor } from '../executor/protocol.js';
-import { sandboxFlags } from '../launcher.js';
+import type { CallMap, CallName, ExecutorState, FromExecutor, RunAnswer, ToExecutor } from '../executor/protocol.js';
+import type { GuardPaths } from '../launcher.js';
 import type { Logger } from '../logging.js';
 import type { ExecuteRequest } from '../pool/executorPool.js';
 import type { OutputMessage } from '../pool/messages.js';
 import { failedResult } from '../pool/results.js';
+import { forkExecutor, samePaths, type ExecutorProcess } from './executorProcess.js';
 
 /**
  * The front's handle on the executor process: it forks it under the same sandbox flags the
@@ -18,7 +18,6 @@ import { failedResult } from '../pool/results.js';
  * there answer their next call as lost (SESSION_LOST).
  */
 
-const EXECUTOR_ENTRY = fileURLToPath(new URL('../executor/main.js', import.meta.url));
 /** A process that dies sooner than this after it started counts towards the back-off. */
 const EARLY_EXIT_MS = 10_000;
 const MAX_BACKOFF_MS = 10_000;
@@ -29,7 +28,7 @@ type Pending =
 
 export type ExecutorClient = ReturnType<typeof createExecutorClient>;
 
-export function createExecutorClient(deps: { config: Config; logger: Logger }) {
+export function createExecutorClient(deps: { config: Config; logger: Logger; first?: ExecutorProcess | undefined }) {
   const { config, logger } = deps;
   let child: ChildProcess | undefined;
   let ready = false;
@@ -61,27 +60,29 @@ export function createExecutorClient(deps: { config: Config; logger: Logger }) {
   };
 
   // The executor has no use for the bearer token: it never sees it, in the settings or the environment.
-  const settings = JSON.stringify({ ...config, authToken: undefined } satisfies Config);
-  const { MCP_AUTH_TOKEN: _token, ...executorEnv } = process.env;
+  const settings: Config = { ...config, authToken: undefined };
+  const paths: GuardPaths = { packageCacheDir: config.packageCacheDir, pyodideDistDir: config.pyodideDistDir, mountHostDir: config.mountHostDir, mountMode: config.mountMode };
+  // The process forked before the settings were read, if it runs under the guards they call for.
+  let first = deps.first && samePaths(deps.first.paths, paths) ? deps.first : undefined;
+  if (deps.first && !first) deps.first.proc.kill('SIGKILL');
   const spawn = () => {
-    const startedAt = performance.now();
-    const paths = { packageCacheDir: config.packageCacheDir, pyodideDistDir: config.pyodideDistDir, mountHostDir: config.mountHostDir, mountMode: config.mountMode };
-    const proc = fork(EXECUTOR_ENTRY, [], {
-      execArgv: sandboxFlags(paths, EXECUTOR_ENTRY),
-      env: { ...executorEnv, [EXECUTOR_SETTINGS_VARIABLE]: settings },
-      serialization: 'advanced',
-      // stdout is the MCP channel: the executor's goes to stderr, like its logs.
-      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-    });
-    proc.stdout?.pipe(process.stderr);
+    const executor = first ?? forkExecutor(paths);
+    first = undefined;
+    const { proc } = executor;
     child = proc;
     ready = false;
-    proc.on('message', (message: FromExecutor) => onMessage(message));
     proc.on('error', (error) => logger.error({ error: String(error) }, 'executor process error'));
-    proc.once('exit', (code, signal) => onExit(proc, code, signal, performance.now() - startedAt));
+    executor.adopt(
+      (message) => {
+        // It waits for its settings before it starts anything.
+        if (message.t === 'listening') proc.send({ t: 'settings', config: settings } satisfies ToExecutor);
+        else if (proc === child) onMessage(message);
+      },
+      (code, signal) => onExit(proc, code, signal, performance.now() - executor.startedAt),
+    );
   };
 
-  const onMessage = (message: FromExecutor) => {
+  const onMessage = (message: Exclude<FromExecutor, { t: 'listening' }>) => {
     if (message.t === 'hello') {
       ready = true;
       const waiting = queue;

@@ -79,6 +79,27 @@ describe('flags and settings checked before anything starts', () => {
     expect(r.stderr).toBe('mcp-python-executor: Invalid configuration:\n  - MCP_AUTH_TOKEN must be at least 16 characters (got 14 characters, not shown)\n');
   });
 
+  it.skipIf(process.platform !== 'linux')('leaves no executor process behind (it is started while the settings are checked)', async () => {
+    const cacheDir = fs.mkdtempSync(path.join(tmp, 'early-executor-'));
+    const r = await runBin([], { PACKAGE_CACHE_DIR: cacheDir, MAX_MEMORY_MB: 'lots' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('MAX_MEMORY_MB');
+    // The executor runs with this cache directory in its flags: find any such process left.
+    const real = fs.realpathSync(cacheDir);
+    const leftOver = () =>
+      fs.readdirSync('/proc').filter((pid) => {
+        if (!/^\d+$/.test(pid)) return false;
+        try {
+          return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`--allow-fs-write=${real}`);
+        } catch {
+          return false; // it ended while we looked
+        }
+      });
+    const deadline = Date.now() + 10_000;
+    while (leftOver().length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(leftOver()).toEqual([]);
+  });
+
   it('names an unknown option', async () => {
     const r = await runBin(['--verbose']);
     expect(r.code).toBe(1);

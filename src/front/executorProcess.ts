@@ -1,0 +1,62 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { FromExecutor } from '../executor/protocol.js';
+import { sandboxFlags, type GuardPaths } from '../launcher.js';
+
+/**
+ * Forking the executor process. The front forks the first one as soon as it runs, before it has
+ * loaded and checked its settings (zod alone takes ~0.1 s): the executor then loads side by side
+ * with it and waits for the settings, which the front sends once they are valid (see
+ * executorClient.ts). Nothing the process says before the front takes it over is lost.
+ */
+
+const EXECUTOR_ENTRY = fileURLToPath(new URL('../executor/main.js', import.meta.url));
+
+export type ExecutorProcess = {
+  readonly proc: ChildProcess;
+  /** The guard paths it runs under: a process forked for other paths is not the one to use. */
+  readonly paths: GuardPaths;
+  readonly startedAt: number;
+  /** Start handling its messages and its exit, those that came before included. */
+  adopt(onMessage: (message: FromExecutor) => void, onExit: (code: number | null, signal: NodeJS.Signals | null) => void): void;
+};
+
+export function forkExecutor(paths: GuardPaths): ExecutorProcess {
+  const startedAt = performance.now();
+  // The executor has no use for the bearer token: it never sees it, in the settings or the environment.
+  const { MCP_AUTH_TOKEN: _token, ...env } = process.env;
+  const proc = fork(EXECUTOR_ENTRY, [], {
+    execArgv: sandboxFlags(paths, EXECUTOR_ENTRY),
+    env,
+    serialization: 'advanced',
+    // stdout is the MCP channel: the executor's goes to stderr, like its logs.
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
+  proc.stdout?.pipe(process.stderr);
+  const early: FromExecutor[] = [];
+  let exited: [number | null, NodeJS.Signals | null] | undefined;
+  const keep = (message: FromExecutor) => void early.push(message);
+  const keepExit = (code: number | null, signal: NodeJS.Signals | null) => void (exited = [code, signal]);
+  const ignore = () => {}; // a failed fork emits 'error': kept from crashing the front until adopted
+  proc.on('message', keep);
+  proc.once('exit', keepExit);
+  proc.on('error', ignore);
+  return {
+    proc,
+    paths,
+    startedAt,
+    adopt(onMessage, onExit) {
+      proc.off('message', keep);
+      proc.off('exit', keepExit);
+      proc.off('error', ignore);
+      proc.on('message', onMessage);
+      for (const message of early.splice(0)) onMessage(message);
+      if (exited) onExit(...exited);
+      else proc.once('exit', onExit);
+    },
+  };
+}
+
+export function samePaths(a: GuardPaths, b: GuardPaths): boolean {
+  return a.packageCacheDir === b.packageCacheDir && a.pyodideDistDir === b.pyodideDistDir && a.mountHostDir === b.mountHostDir && a.mountMode === b.mountMode;
+}
