@@ -16,7 +16,12 @@ if (!isSandboxedProcess()) {
 } else {
   // The executor process starts loading now, side by side with the settings' check and the MCP
   // SDK here (~0.1 s off a cold start); it waits for the settings, and ends if this process does.
-  const executor = forkExecutor(guardPathsFromEnv(process.env));
+  let executor: ReturnType<typeof forkExecutor> | undefined;
+  try {
+    executor = forkExecutor(guardPathsFromEnv(process.env));
+  } catch {
+    // Forked again (and the failure reported) once the settings are known.
+  }
   import('./config.js')
     .then(({ ConfigError, loadConfig }) => {
       try {
@@ -24,7 +29,7 @@ if (!isSandboxedProcess()) {
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
         process.stderr.write(`mcp-python-executor: ${error.message}\n`);
-        executor.proc.kill('SIGKILL'); // it would end anyway, once it has loaded and found us gone
+        executor?.proc.kill('SIGKILL'); // it would end anyway, once it has loaded and found us gone
         process.exit(1);
       }
     })

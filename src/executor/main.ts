@@ -155,6 +155,7 @@ process.on('disconnect', () => process.exit(0));
 if (!process.connected) process.exit(0);
 // The front forks this process before it has checked its settings; they come once it has.
 process.once('message', (message: ToExecutor) => {
+  if (message.t === 'close') process.exit(0); // the front stopped before it sent them
   if (message.t !== 'settings') {
     process.stderr.write(`mcp-python-executor: executor: expected the settings first, got "${String(message.t)}"\n`);
     process.exit(1);

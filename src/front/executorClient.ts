@@ -71,14 +71,16 @@ export function createExecutorClient(deps: { config: Config; logger: Logger; fir
     const { proc } = executor;
     child = proc;
     ready = false;
-    proc.on('error', (error) => logger.error({ error: String(error) }, 'executor process error'));
     executor.adopt(
       (message) => {
+        if (proc !== child) return;
         // It waits for its settings before it starts anything.
-        if (message.t === 'listening') proc.send({ t: 'settings', config: settings } satisfies ToExecutor);
-        else if (proc === child) onMessage(message);
+        if (message.t === 'listening') {
+          if (proc.connected && !closing) proc.send({ t: 'settings', config: settings } satisfies ToExecutor);
+        } else onMessage(message);
       },
       (code, signal) => onExit(proc, code, signal, performance.now() - executor.startedAt),
+      (error) => logger.error({ error: String(error) }, 'executor process error'),
     );
   };
 

@@ -17,8 +17,11 @@ export type ExecutorProcess = {
   /** The guard paths it runs under: a process forked for other paths is not the one to use. */
   readonly paths: GuardPaths;
   readonly startedAt: number;
-  /** Start handling its messages and its exit, those that came before included. */
-  adopt(onMessage: (message: FromExecutor) => void, onExit: (code: number | null, signal: NodeJS.Signals | null) => void): void;
+  /**
+   * Start handling its messages, errors and exit, those that came before included. A process
+   * that could not be started at all has an error and no exit: it is reported as an exit.
+   */
+  adopt(onMessage: (message: FromExecutor) => void, onExit: (code: number | null, signal: NodeJS.Signals | null) => void, onError: (error: Error) => void): void;
 };
 
 export function forkExecutor(paths: GuardPaths): ExecutorProcess {
@@ -37,22 +40,34 @@ export function forkExecutor(paths: GuardPaths): ExecutorProcess {
   let exited: [number | null, NodeJS.Signals | null] | undefined;
   const keep = (message: FromExecutor) => void early.push(message);
   const keepExit = (code: number | null, signal: NodeJS.Signals | null) => void (exited = [code, signal]);
-  const ignore = () => {}; // a failed fork emits 'error': kept from crashing the front until adopted
+  const errors: Error[] = [];
+  const keepError = (error: Error) => void errors.push(error); // unhandled, it would end the front
   proc.on('message', keep);
   proc.once('exit', keepExit);
-  proc.on('error', ignore);
+  proc.on('error', keepError);
   return {
     proc,
     paths,
     startedAt,
-    adopt(onMessage, onExit) {
+    adopt(onMessage, onExit, onError) {
       proc.off('message', keep);
       proc.off('exit', keepExit);
-      proc.off('error', ignore);
+      proc.off('error', keepError);
+      let ended = false;
+      const exit = (code: number | null, signal: NodeJS.Signals | null) => {
+        if (!ended) onExit(code, signal);
+        ended = true;
+      };
+      const error = (e: Error) => {
+        onError(e);
+        if (proc.pid === undefined) exit(null, null); // never started: no 'exit' will come
+      };
       proc.on('message', onMessage);
+      proc.on('error', error);
       for (const message of early.splice(0)) onMessage(message);
-      if (exited) onExit(...exited);
-      else proc.once('exit', onExit);
+      for (const e of errors.splice(0)) error(e);
+      if (exited) exit(...exited);
+      else proc.once('exit', exit);
     },
   };
 }
