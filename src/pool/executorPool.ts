@@ -12,6 +12,7 @@ import {
   STOP_REASON,
   TASK_STATE,
   createControlBlock,
+  markTaken,
   type ExecuteTask,
   type ExecutionOutcome,
   type OutputMessage,
@@ -315,6 +316,7 @@ export function createExecutorPool(deps: PoolDeps): ExecutorPool {
         if (attempt === 0 && !deps.session && startFailures === 0) warmUp(ACTIVE_WORKERS);
         try {
           outcome = await submission.run;
+          markTaken(control);
         } catch (error) {
           if (attempt < MAX_RESUBMITS && neverStarted()) continue;
           throw error;

@@ -9,7 +9,7 @@ import type { PackageSource } from '../runtime/pyodide.js';
  * clone, so it is plain data: outcomes are values with a code, never thrown exceptions.
  */
 
-export { CONTROL, SIGINT, STOP_REASON, TASK_STATE, createControlBlock, requestStop } from '../runtime/control.js';
+export { CONTROL, RESET_WAIT_MS, SIGINT, STOP_REASON, TASK_STATE, createControlBlock, markTaken, requestStop } from '../runtime/control.js';
 
 export type { PackageRecord };
 

@@ -8,7 +8,7 @@ import { loadRuntime, snapshotMemory } from '../runtime/pyodide.js';
 import { mountZoneinfo } from '../runtime/zoneinfo.js';
 import { createCallbackGate, hardenRealm, meterBufferConversions } from '../runtime/sandbox.js';
 import type { ExecuteTask, ExecutionOutcome, WorkerData, WorkerTask } from './messages.js';
-import { MOUNT_POINT, NO_OUTPUT, OUTPUT_FLUSH_MS, WORKDIR, type OutputMessage } from './messages.js';
+import { CONTROL, MOUNT_POINT, NO_OUTPUT, OUTPUT_FLUSH_MS, RESET_WAIT_MS, WORKDIR, type OutputMessage } from './messages.js';
 
 /**
  * Piscina's entry: loads one warm, hardened Pyodide and serves tasks with it. It never writes to
@@ -72,19 +72,22 @@ async function start(): Promise<(task: WorkerTask) => Promise<ExecutionOutcome |
     // Read by the pool's load balancer, so no further task is sent here before it terminates us.
     Atomics.store(data.retiring, threadId % data.retiring.length, threadId);
   };
-  // The last run's reset: it starts once its result has gone out, and the next task waits for
-  // it. A reset that cannot be trusted (see reset.ts) retires the worker.
+  // The last run's reset: it starts once the main thread has taken the result (CONTROL.TAKEN),
+  // and the next task waits for it. A reset that cannot be trusted (see reset.ts) retires the worker.
   let cleaning: Promise<void> = Promise.resolve();
-  const cleanUpLater = () => {
+  const cleanUpLater = (control: Int32Array) => {
     cleaning = new Promise<void>((resolve) => {
-      later(() => {
+      const reset = () => {
         const reason = executor.cleanUp();
         if (reason) {
           retire(reason);
           parentPort?.postMessage({ type: 'worker-retire', threadId, reason });
         }
         resolve();
-      });
+      };
+      const taken = Atomics.waitAsync(control, CONTROL.TAKEN, 0, RESET_WAIT_MS);
+      if (taken.async) void taken.value.then(reset);
+      else later(reset);
     });
   };
 
@@ -131,7 +134,7 @@ async function start(): Promise<(task: WorkerTask) => Promise<ExecutionOutcome |
       retire(outcome.retire);
       outcome.cleaning = false; // never used again: nothing to put back
     } else if (outcome.cleaning) {
-      cleanUpLater();
+      cleanUpLater(new Int32Array(task.control));
     }
     return { ...outcome, worker: { threadId, executions } };
   };
