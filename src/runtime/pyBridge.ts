@@ -10,20 +10,20 @@ import { HARNESS_MODULE } from './pyodide.js';
 
 /** The harness module (see harness.py): prepares runs; never runs the user's code. */
 export type Harness = {
-  prepare(source: string, limit: number): PyProxy;
-  begin(prepared: PyProxy, workdir: string, session: boolean): PyProxy;
+  /** Compile and begin a run: a Prepared (its namespace set), or a failure dict. */
+  start(source: string, workdir: string, session: boolean, limit: number): PyProxy;
   finish(): void;
   reseed(): void;
   warm_imports(names: string[]): unknown;
 };
 /** The runner namespace (runner.py): everything that runs the user's code or its objects' code. */
 export type Runner = {
-  run(code: PyProxy, ns: PyProxy): PyProxy | undefined;
-  evaluate(code: PyProxy, ns: PyProxy, limit: number): PyProxy | string | undefined;
-  schedule(prepared: PyProxy, ns: PyProxy, limit: number): PyProxy;
+  /** A run without await: the last expression's repr, undefined, or the exception raised. */
+  run(prepared: PyProxy, limit: number): PyProxy | string | undefined;
+  schedule(prepared: PyProxy, limit: number): PyProxy;
   cancel(task: PyProxy): void;
-  flush(): void;
-  save_figures(directory: string, limit: number): number;
+  /** Figures left open saved as PNG, then stdout and stderr flushed. */
+  wrap_up(directory: string, limit: number): void;
   describe(exc: PyProxy, limit: number): PyProxy;
 };
 
@@ -56,8 +56,8 @@ export function createPyBridge(py: PyodideAPI, harnessSource: string, sleep: (ms
 
   const init = harnessNs.get('init') as (sleep: (ms: number) => void) => Namespace;
   const runnerNs = init(sleep);
-  const harness = pick<Harness>(harnessNs, ['prepare', 'begin', 'finish', 'reseed', 'warm_imports']);
-  const runner = pick<Runner>(runnerNs, ['run', 'evaluate', 'schedule', 'cancel', 'flush', 'save_figures', 'describe']);
+  const harness = pick<Harness>(harnessNs, ['start', 'finish', 'reseed', 'warm_imports']);
+  const runner = pick<Runner>(runnerNs, ['run', 'schedule', 'cancel', 'wrap_up', 'describe']);
   for (const proxy of [harnessNs, runnerNs, init, ...Object.values(harness), ...Object.values(runner)]) note(proxy);
 
   return {

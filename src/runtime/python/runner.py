@@ -17,16 +17,15 @@ def _text(value, limit):
     return text
 
 
-def run(code, ns):
+def run(prepared, limit):
+    """A run without await: the body, then the last expression's repr (None for None); or the
+    exception either raised."""
+    ns = prepared.ns
     try:
-        exec(code, ns)
-    except BaseException as e:
-        return e
-
-
-def evaluate(code, ns, limit):
-    try:
-        value = eval(code, ns)
+        exec(prepared.body, ns)
+        if prepared.expr is None:
+            return None
+        value = eval(prepared.expr, ns)
         return None if value is None else _text(repr(value), limit)
     except BaseException as e:
         return e
@@ -47,9 +46,9 @@ async def run_async(body, body_async, expr, expr_async, ns, limit):
         return e
 
 
-def schedule(prepared, ns, limit):
+def schedule(prepared, limit):
     """Start an async run as a Task, which JavaScript awaits (and stops with cancel)."""
-    coro = run_async(prepared.body, prepared.body_async, prepared.expr, prepared.expr_async, ns, limit)
+    coro = run_async(prepared.body, prepared.body_async, prepared.expr, prepared.expr_async, prepared.ns, limit)
     return _asyncio.ensure_future(coro)
 
 
@@ -58,7 +57,10 @@ def cancel(task):
         task.cancel()
 
 
-def flush():
+def wrap_up(directory, limit):
+    """After the code, still inside its time limit: render the figures it left open (see
+    save_figures), then flush stdout and stderr."""
+    save_figures(directory, limit)
     for stream in (_sys.stdout, _sys.stderr):
         try:
             stream.flush()
