@@ -24,6 +24,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SERVER_ENTRY = path.join(ROOT, 'build', 'index.js');
 /** The plain main-thread Pyodide server every ratio is taken against (scripts/yardstick.mjs). */
 const YARDSTICK_ENTRY = path.join(ROOT, 'scripts', 'yardstick.mjs');
+/** The product's hops (front, executor process, worker thread) with no Python (scripts/relayFloor.mjs). */
+const FLOOR_ENTRY = path.join(ROOT, 'scripts', 'relayFloor.mjs');
 const JSON_OUT = process.argv.includes('--json');
 const CORES = os.availableParallelism?.() ?? os.cpus().length;
 
@@ -244,9 +246,12 @@ function percentile(values, p) {
 const median = (values) => percentile(values, 50);
 const round = (x, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-async function sequential(server, code, n) {
+async function sequential(server, code, n, pauseMs = 0) {
   const times = [];
-  for (let i = 0; i < n; i += 1) times.push((await server.ok(code)).ms);
+  for (let i = 0; i < n; i += 1) {
+    if (pauseMs > 0) await sleep(pauseMs);
+    times.push((await server.ok(code)).ms);
+  }
   return times;
 }
 
@@ -359,6 +364,8 @@ async function measureWarmAndCpu(cacheDir) {
   for (let i = 0; i < 50; i += 1) serverSide.push((await server.ok('print(1)')).durationMs);
   results.warmRoundTripMs = { p50: percentile(warm, 50), p95: percentile(warm, 95), p99: percentile(warm, 99), calls: WARM_CALLS, otherLoadCores: warmLoad };
   results.warmServerDurationMs = { p50: percentile(serverSide, 50), p95: percentile(serverSide, 95) };
+  const paced = await sequential(server, 'print(1)', PACED_CALLS, PACE_MS);
+  results.pacedPrintMs = { p50: percentile(paced, 50), p95: percentile(paced, 95) };
 
   const cpu = await measureCpu(server, CORES);
   results.cpu = { [CORES]: cpu };
@@ -488,8 +495,20 @@ async function measureYardstick() {
   const mix = await everydayMix(server, EVERYDAY_CALLS);
   const mixCpuPerCallMs = (serverCpuMs(server) - cpu1) / EVERYDAY_CALLS;
   const paced = await everydayMix(server, PACED_CALLS, PACE_MS);
+  const pacedPrint = await sequential(server, 'print(1)', PACED_CALLS, PACE_MS);
   await server.close();
-  results.yardstick = { coldStartMedianMs: median(cold), warmP50Ms: percentile(warm, 50), mix, paced, warmCpuPerCallMs, mixCpuPerCallMs };
+  results.yardstick = { coldStartMedianMs: median(cold), warmP50Ms: percentile(warm, 50), pacedPrintP50Ms: percentile(pacedPrint, 50), mix, paced, warmCpuPerCallMs, mixCpuPerCallMs };
+}
+
+async function measureFloor() {
+  // What the hops alone cost: the product's process and thread layout answering without Python.
+  log(`relay floor: ${WARM_CALLS} × print(1) back to back, ${PACED_CALLS} ${PACE_MS} ms apart…`);
+  const server = await startServer({}, FLOOR_ENTRY);
+  await sequential(server, 'print(1)', WARM_WARMUP);
+  const warm = await sequential(server, 'print(1)', WARM_CALLS);
+  const paced = await sequential(server, 'print(1)', PACED_CALLS, PACE_MS);
+  await server.close();
+  results.floor = { warmP50Ms: percentile(warm, 50), pacedP50Ms: percentile(paced, 50) };
 }
 
 async function measureEveryday(cacheDir) {
@@ -747,6 +766,14 @@ function table() {
     `${ms(y.coldStartMedianMs)} / ${ms(y.warmP50Ms)} / ${ms(y.mix.p50)}`,
   );
   add(
+    `Warm \`print(1)\` ${PACE_MS} ms apart (${PACED_CALLS} calls; agents' calls come seconds apart), p50: server / yardstick / relay floor`,
+    `${ms(r.pacedPrintMs.p50)} / ${ms(y.pacedPrintP50Ms)} / ${ms(r.floor.pacedP50Ms)}; ×${round(r.pacedPrintMs.p50 / y.pacedPrintP50Ms, 2)} the yardstick`,
+  );
+  add(
+    `Relay floor (scripts/relayFloor.mjs: the same front → executor process → worker thread hops and SDK, no Python), same run: warm \`print(1)\` p50 back to back / ${PACE_MS} ms apart`,
+    `${ms(r.floor.warmP50Ms)} / ${ms(r.floor.pacedP50Ms)}`,
+  );
+  add(
     'Cold start against the yardstick',
     `×${round(y.coldStartMedianMs / cold.median, 2)} faster`,
     `≥ ×2.5 faster: ${verdict('coldVsYardstick', y.coldStartMedianMs / cold.median >= 2.5)}`,
@@ -827,6 +854,7 @@ async function main() {
   await measureEveryday(cacheDir);
   await measureFaultRecovery(cacheDir);
   await measureYardstick();
+  await measureFloor();
   await measureOutputSize(cacheDir);
   await measureRss(cacheDir);
   await measureIdle(cacheDir);
