@@ -660,6 +660,18 @@ describe('the server and its pool survive (goal 3)', () => {
     }
   }, 180_000);
 
+  it("nothing in the runner's frame leads to the harness's globals (its guard flags)", async () => {
+    const r = await general.run(py`
+      import sys
+      f = sys._getframe(0).f_back                   # the runner's frame: its locals are readable
+      def reach(v):
+          return '_active' in getattr(getattr(type(v), '__init__', None), '__globals__', {}) or '_active' in getattr(v, '__globals__', {})
+      [k for k, v in f.f_locals.items() if reach(v)]
+    `);
+    expect(alive(r), text(r).slice(0, 300)).toBe(true);
+    expect(alive(r) && r.result).toBe('[]');
+  });
+
   it("the result cap holds when the code raises the runner's limit (a local of its frame)", async () => {
     const r = await general.run(py`
       import sys

@@ -19,13 +19,15 @@ def _text(value, limit):
 
 def run(prepared, limit):
     """A run without await: the body, then the last expression's repr (None for None); or the
-    exception either raised."""
-    ns = prepared.ns
+    exception either raised. The code can read this frame's locals (sys._getframe(1)): the
+    Prepared goes before it runs, since its class leads to the harness's globals."""
+    body, expr, ns = prepared.body, prepared.expr, prepared.ns
+    del prepared
     try:
-        exec(prepared.body, ns)
-        if prepared.expr is None:
+        exec(body, ns)
+        if expr is None:
             return None
-        value = eval(prepared.expr, ns)
+        value = eval(expr, ns)
         return None if value is None else _text(repr(value), limit)
     except BaseException as e:
         return e
