@@ -22,12 +22,12 @@ const pythonFile = (name: string) => fileURLToPath(new URL(`../runtime/python/${
 /**
  * The harness's Python source, as shipped next to the compiled code: harness.py, with the
  * runner's, the shims' and the compatibility modules' sources (each run in a namespace of its
- * own) as constants.
+ * own) as constants, compiled and the API's loaders scrubbed as it is imported (at snapshot time).
  */
 export function readHarnessSource(): string {
   const read = (name: string) => fs.readFileSync(pythonFile(name), 'utf8');
   const compat = Object.fromEntries(COMPAT_MODULES.map((name) => [name, read(`${name}.py`)]));
-  return `${read('harness.py')}\n_RUNNER = ${JSON.stringify(read('runner.py'))}\n_SHIMS = ${JSON.stringify(read('shims.py'))}\n_COMPAT = ${JSON.stringify(compat)}\n`;
+  return `${read('harness.py')}\n_RUNNER = ${JSON.stringify(read('runner.py'))}\n_SHIMS = ${JSON.stringify(read('shims.py'))}\n_COMPAT = ${JSON.stringify(compat)}\n_CODE = _compile_parts()\n_scrub_api_references()\n`;
 }
 
 export type SnapshotOptions = {

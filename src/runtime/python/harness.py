@@ -41,6 +41,7 @@ _FROM_BYTES = int.from_bytes
 # Filled in when the snapshot is made (see pool/snapshot.ts): the runner's, shims' and the
 # compatibility modules' sources.
 _RUNNER = _SHIMS = _COMPAT = None
+_CODE = None  # their code objects (see _compile_parts)
 _runner = None
 _shim_ns = None
 _active = False
@@ -71,18 +72,28 @@ def init(js_sleep):
     import importlib.util
 
     _network = importlib.util.find_spec("js") is not None
+    shims, compat, runner = _CODE or _compile_parts()
     _shim_ns = {"__name__": "__shims__", "__builtins__": builtins, "_wait": js_sleep}
-    exec(compile(_SHIMS, "<shims>", "exec"), _shim_ns)
+    exec(shims, _shim_ns)
     time.sleep = _shim_ns["sleep"]
-    for name, source in _COMPAT.items():
-        exec(compile(source, f"<{name}>", "exec"), {"__name__": f"__{name}__", "__builtins__": builtins})
+    for name, code in compat.items():
+        exec(code, {"__name__": f"__{name}__", "__builtins__": builtins})
     runner_ns = {"__name__": "__runner__", "__builtins__": builtins, "USER_FILENAME": USER_FILENAME}
-    exec(compile(_RUNNER, TRAMPOLINE_FILENAME, "exec"), runner_ns)
+    exec(runner, runner_ns)
     _runner = runner_ns
     _guard_array_length()
-    _scrub_api_references()
     sys.addaudithook(_audit)
     return runner_ns
+
+
+def _compile_parts():
+    # Compiled when the harness is imported, which is when the snapshot is made: a worker restored
+    # from it runs the code objects, and its start pays for no compiler (~20-40 ms, cold there).
+    return (
+        compile(_SHIMS, "<shims>", "exec"),
+        {name: compile(source, f"<{name}>", "exec") for name, source in _COMPAT.items()},
+        compile(_RUNNER, TRAMPOLINE_FILENAME, "exec"),
+    )
 
 
 def _guard_array_length():
@@ -96,7 +107,8 @@ def _guard_array_length():
 def _scrub_api_references():
     # Importing pyodide_js (before the snapshot) left its loaders in the heap, each holding the
     # whole Pyodide API: file reads, package downloads, Node sockets. Unregistering the module
-    # does not reach them.
+    # does not reach them. Done when the harness is imported (see the end of the harness source),
+    # so a snapshot holds none: a full walk of the heap costs a worker's start ~10-15 ms.
     from _pyodide._importhook import JsLoader
 
     for obj in gc.get_referrers(JsLoader):
