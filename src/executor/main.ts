@@ -1,6 +1,5 @@
-// First, so that Pyodide's WebAssembly compiles while the rest of this process loads.
-import { pyodideWasm } from '../runtime/pyodideWasm.js';
 import fs from 'node:fs';
+import { pyodideWasm } from '../runtime/pyodideWasm.js'; // already compiling: see entry.ts
 import { cachePaths } from '../cacheDir.js';
 import type { Config } from '../config.js';
 import { toExecutorError } from '../errors.js';
