@@ -11,6 +11,7 @@ import { classify, classifyThrown, isFatal, type Described } from './outcome.js'
 import { capText } from './textCap.js';
 import { createPyBridge, type Harness, type Runner } from './pyBridge.js';
 import { createResetPoint } from './reset.js';
+import { createStdio } from './stdio.js';
 import { freezePyProxyPrototypes, type BufferMeter, type CallbackGate } from './sandbox.js';
 
 /**
@@ -115,6 +116,7 @@ export function createExecutor(
   const bridge = createPyBridge(py, harnessSource, sleep);
   const { harness: h, runner: t, release, toJs } = bridge;
   const resetPoint = createResetPoint(py, { scratchRoots: options.scratchRoots, workdir: options.workdir, base: options.baseMemory });
+  const stdio = createStdio(py);
   // The reset point's memory size: the memory limit and the recycling threshold count from here.
   let baselineBytes = heap();
   /** Why the reset point no longer fits this interpreter (a session's install): reset by replacing it. */
@@ -192,10 +194,9 @@ export function createExecutor(
       stdout: { text: stdout.text(), bytes: stdout.totalBytes, truncated: stdout.truncated, cutAt: stdout.cutAt() },
       stderr: { text: stderr.text(), bytes: stderr.totalBytes, truncated: stderr.truncated, cutAt: stderr.cutAt() },
     });
-    py.setStdout({ write: stdout.write, isatty: false });
-    py.setStderr({ write: stderr.write, isatty: false });
-    const lines = [...request.stdin];
-    py.setStdin({ stdin: () => (lines.length > 0 ? (lines.shift() as string) : null), isatty: false });
+    // A session's descriptors 0–2 are put back before each of its runs; others', by the reset.
+    if (options.session) stdio.refresh();
+    stdio.attach({ stdout: stdout.write, stderr: stderr.write, stdin: request.stdin });
     py.setInterruptBuffer(interruptWord(request.control));
     const startBytes = heap();
     cap.setLimit(baselineBytes + options.maxMemoryBytes);
@@ -224,6 +225,7 @@ export function createExecutor(
     const durationMs = performance.now() - started;
     // From here on nothing of the run's may run: its callbacks are dropped, its guards lifted.
     gate.close();
+    stdio.detach();
     meter.end();
     guard.end();
     control = undefined;
@@ -281,6 +283,7 @@ export function createExecutor(
     if (stale) return stale;
     try {
       retire = resetPoint.restore();
+      stdio.refresh();
       h.reseed(); // the image holds the generator state of the reset point
     } catch (error) {
       const e = error as { message?: string; errno?: number } | undefined;
@@ -317,8 +320,7 @@ export function createExecutor(
     cleanUp,
     warmUp,
     rebase(installed) {
-      py.setStdout({ write: (b: Uint8Array) => b.length });
-      py.setStderr({ write: (b: Uint8Array) => b.length });
+      stdio.detach();
       const imported = h.warm_imports([...installed]) as PyProxy | undefined;
       release(imported);
       if (options.session) {

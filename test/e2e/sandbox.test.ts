@@ -1884,6 +1884,22 @@ describe('one execution cannot see or change another (goal 5)', () => {
     expect(alive(victim) && victim.stdout, 'the victim read input it was not given').toBe(`victim got ${pin}\n`);
   });
 
+  it('standard descriptors a run closed or replaced (os.close, os.dup2) are put back for the next run', async () => {
+    const pin = `PIN${Math.floor(Math.random() * 1e9)}`;
+    // fd 1 and 2 onto a file of the run's (the next run's prints would go there), fd 0 closed.
+    const attack = await iso.run(py`
+      import os
+      fd = os.open('/tmp/loot.txt', os.O_WRONLY | os.O_CREAT)
+      os.dup2(fd, 1)
+      os.dup2(fd, 2)
+      os.close(0)
+    `);
+    const victim = await iso.run("import sys\nprint('victim got', input())\nprint('to stderr', file=sys.stderr)", { inputData: [pin] });
+    expect(alive(attack)).toBe(true);
+    expect(alive(victim) && victim.stdout, text(victim)).toBe(`victim got ${pin}\n`);
+    expect(alive(victim) && victim.stderr).toBe('to stderr\n');
+  });
+
   it("Pyodide's JsProxy classes (type(to_js([]))) cannot be patched for the next run", async () => {
     const nsSecret = secret('ns-secret');
     const o = await sequence(
