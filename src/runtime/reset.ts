@@ -90,8 +90,17 @@ export function createResetPoint(py: PyodideAPI, options: ResetOptions): ResetPo
 
   const freshRoots = () => {
     for (const root of options.scratchRoots) {
-      FS.mkdirTree(root);
-      if (FS.isMountpoint(FS.lookupPath(root, { follow_mount: false }).node)) FS.unmount(root);
+      let node: unknown;
+      try {
+        node = FS.lookupPath(root, { follow_mount: false }).node;
+      } catch {
+        // Not there (a run cannot remove a mount point, but the path may not exist yet): make
+        // it. Not every time: mkdirTree tries each parent and throws for each that exists
+        // (~0.13 ms of every reset).
+        FS.mkdirTree(root);
+        node = FS.lookupPath(root, { follow_mount: false }).node;
+      }
+      if (FS.isMountpoint(node)) FS.unmount(root);
       FS.mount(MEMFS, {}, root);
     }
     FS.chdir(options.workdir);
