@@ -238,10 +238,13 @@ export function createExecutor(
       return { ok: false, ...streams(), result: null, error: classified.error, durationMs, memory, files: [], retire: classified.fatal };
     }
     py.setInterruptBuffer(undefined as unknown as Int32Array);
-    try {
-      h.finish();
-    } catch {
-      /* the run broke linecache or the like: the reset puts it back */
+    // Outside a session the reset puts the guards and linecache back, with everything else.
+    if (options.session) {
+      try {
+        h.finish();
+      } catch {
+        /* the run broke linecache or the like: resetting the session puts it back */
+      }
     }
     let retire: string | undefined;
     let files: OutputFile[] = [];
