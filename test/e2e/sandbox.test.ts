@@ -890,6 +890,21 @@ describe('memory outside WebAssembly stays bounded (goal 4)', () => {
     expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
   });
 
+  it('String.prototype.concat with many references to a long string as arguments does not make one huge string', async () => {
+    const { r, growthMb, serving } = await attack(py`
+      from pyodide.ffi import to_js
+      S = to_js([1]).valueOf.call('x')     # a String object: String.prototype's methods
+      one = to_js(['x' * 65000])           # one JavaScript string, just under the metered size
+      parts = one.concat(*[one] * 8249)    # 8250 references to it
+      s = S.concat.apply(S, parts)         # 'x' + 536 million characters, flattened for Python
+      print(len(s))
+    `);
+    expect(text(r)).not.toContain('no answer');
+    expect(text(r)).toMatch(/RangeError|not available|MEMORY_LIMIT/);
+    expect(serving).toBe(true);
+    expect(growthMb).toBeLessThan(MAX_GROWTH_MB);
+  });
+
   it("String.prototype.split('') of a long string does not make one huge array", async () => {
     const { r, growthMb, serving } = await attack(py`
       from pyodide.ffi import to_js
