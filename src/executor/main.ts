@@ -40,7 +40,7 @@ function start(config: Config): void {
   // happens (and fails the workers' start), so here it must not be an unhandled rejection.
   const snapshotBytes = snapshot.then((s) => s.filled);
   snapshotBytes.catch(() => {});
-  const packages = createPackageManager({ config, logger, snapshot: snapshotBytes, packageSource, onChange: () => pool?.syncPackages() });
+  const packages = createPackageManager({ config, logger, snapshot: snapshotBytes, packageSource, wasm: pyodideWasm, onChange: () => pool?.syncPackages() });
   // A run's start changes the figures the front reports (busy, queued): see pushState.
   let onRunStart = () => {};
   const deps = {

@@ -6,6 +6,8 @@ import type { Requirement } from './requirements.js';
 
 export type InstallerData = {
   snapshot: Uint8Array;
+  /** Pyodide's WebAssembly, already compiled (undefined: the installer compiles it). */
+  wasm?: WebAssembly.Module | undefined;
   packages: PackageSource;
   indexUrls: string[];
   wheelsDir: string;

@@ -41,7 +41,7 @@ globalThis.fetch = async (input: string | URL | Request, init?: RequestInit): Pr
 };
 
 const ready = (async () => {
-  const py = await loadRuntime({ packages: data.packages, snapshot: data.snapshot });
+  const py = await loadRuntime({ packages: data.packages, snapshot: data.snapshot, wasm: data.wasm });
   // The snapshot's `js` module is an empty object (execution workers must not reach globalThis);
   // micropip fetches through pyodide.http, which needs the real one.
   py.registerJsModule('js', globalThis);

@@ -54,6 +54,8 @@ export type PackageManagerDeps = {
   logger: Logger;
   snapshot: Promise<Uint8Array>;
   packageSource: Promise<PackageSource>;
+  /** Pyodide's WebAssembly, compiled once in this process: the installer instantiates it too. */
+  wasm?: Promise<WebAssembly.Module | undefined>;
   /** Called after an install added packages (the pool then brings idle workers up to date). */
   onChange?: (records: PackageRecord[]) => void;
 };
@@ -77,6 +79,7 @@ export function createPackageManager(deps: PackageManagerDeps): PackageManager {
   async function startInstaller(): Promise<Worker> {
     const data: InstallerData = {
       snapshot: await deps.snapshot,
+      wasm: await deps.wasm,
       packages: await deps.packageSource,
       indexUrls: [config.packageIndexUrl.replace(/\/+$/, '')],
       wheelsDir: paths.wheels,
