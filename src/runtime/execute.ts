@@ -312,6 +312,9 @@ export function createExecutor(
       await run({ code, stdin: [], timeoutMs: 10_000, maxOutputBytes: 1024, control: warm, outputs: { maxFiles: 0, maxBytes: 0 } });
       pending = undefined;
     }
+    // The last warm-up run left the guards on (finish() is a session's, otherwise the reset's job):
+    // the reset point is taken between runs, not in one.
+    h.finish();
     freezePyProxyPrototypes(bridge.prototypes());
     resetPoint.take();
     h.reseed();

@@ -33,7 +33,13 @@ const distdep = buildWheel({ name: 'distdep', version: '2.0' });
 const distpkg = buildWheel({ name: 'distpkg', version: '1.0', requires: ['distdep'] });
 const lonely = buildWheel({ name: 'lonely', version: '0.3' });
 const later = buildWheel({ name: 'later', version: '5.0' });
-const distWheels = [distdep, { ...distpkg, depends: ['distdep'] }, lonely, later];
+// Its import does what a run may not (ctypes): installing imports it outside any run.
+const ctpkg = buildWheel({
+  name: 'ctpkg',
+  version: '1.0',
+  files: { 'ctpkg/__init__.py': "import ctypes\nBUF = ctypes.create_string_buffer(8)\nVERSION = '1.0'\n" },
+});
+const distWheels = [distdep, { ...distpkg, depends: ['distdep'] }, lonely, later, ctpkg];
 
 function distribution(name: string, extra: ReturnType<typeof micropipEntry>[] = []): string {
   const dir = path.join(tmp, name);
@@ -82,6 +88,14 @@ describe('from a local distribution, without micropip', () => {
     for (const r of runs) expect(r.result).toBe("('1.0', '2.0')");
   });
 
+  it("imports an installed package into every worker's reset point, even one whose import a run could not do", async () => {
+    expect((await install(server, ['ctpkg'])).status).toBe('success');
+    const runs = await Promise.all(
+      Array.from({ length: 4 }, () => server.run("import sys\nwarm = 'ctpkg' in sys.modules\nimport ctpkg\n(warm, ctpkg.VERSION)")),
+    );
+    for (const r of runs) expect(r.result, JSON.stringify(r)).toBe("(True, '1.0')");
+  });
+
   it('says what was already there', async () => {
     const r = await install(server, ['distpkg==1.0', 'distdep']);
     expect(r.installed).toEqual([]);
@@ -111,7 +125,7 @@ describe('from a local distribution, without micropip', () => {
     expect(r.error?.code).toBe('PACKAGE_INSTALLATION_ERROR');
     const imported = await server.run('import lonely');
     expect(imported.error?.details?.type).toBe('ModuleNotFoundError');
-    expect((await health(server)).packages.map((p) => p.name)).toEqual(['distdep', 'distpkg']);
+    expect((await health(server)).packages.map((p) => p.name)).toEqual(['ctpkg', 'distdep', 'distpkg']);
   });
 
   it.each([
@@ -153,6 +167,7 @@ describe('from a local distribution, without micropip', () => {
   it('lists installed packages in health_check', async () => {
     const h = await health(server);
     expect(h.packages).toEqual([
+      { name: 'ctpkg', version: '1.0' },
       { name: 'distdep', version: '2.0' },
       { name: 'distpkg', version: '1.0' },
       { name: 'later', version: '5.0' },
