@@ -91,6 +91,12 @@ describe('the operating system as an unprivileged user', () => {
     expect(r.stderr).toBe('Token: ');
   });
 
+  it('reads a line of input longer than a read buffer whole, and non-ASCII input as it was sent', async () => {
+    const long = 'x'.repeat(20_000); // Pyodide's own stdin handler cut it at 8192 characters
+    const r = await server.run('a = input()\nb = input()\n(len(a), a == "x" * 20000, b)', { inputData: [long, 'héllo wörld ✓'] });
+    expect(r.result, JSON.stringify(r).slice(0, 400)).toBe("(20000, True, 'héllo wörld ✓')");
+  });
+
   it('ends the run at os._exit like SystemExit, and the next call runs', async () => {
     const r = await server.run("import os\nprint('before')\nos._exit(3)\nprint('after')");
     expect(r.stdout).toBe('before\n');
