@@ -326,7 +326,7 @@ export function createExecutor(
     cleanUp,
     warmUp,
     rebase(installed) {
-      stdio.detach();
+      // The streams are detached since the last run: what the imports print goes nowhere.
       const imported = h.warm_imports([...installed]) as PyProxy | undefined;
       release(imported);
       if (options.session) {

@@ -72,7 +72,7 @@ def init(js_sleep):
     import importlib.util
 
     _network = importlib.util.find_spec("js") is not None
-    shims, compat, runner = _CODE or _compile_parts()
+    shims, compat, runner = _CODE
     _shim_ns = {"__name__": "__shims__", "__builtins__": builtins, "_wait": js_sleep}
     exec(shims, _shim_ns)
     time.sleep = _shim_ns["sleep"]
